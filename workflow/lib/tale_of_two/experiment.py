@@ -1,0 +1,70 @@
+"""From a validated config to the list of runs and their effective settings.
+
+The JSON schema checks types and ranges key by key; this checks what a schema cannot:
+that each framework and variant exists, and rules that tie keys together.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+from pathlib import Path
+
+FRAMEWORKS_DIR = Path(__file__).resolve().parent / "frameworks"
+
+
+class ConfigError(ValueError):
+    """A config value the workflow cannot run with; the message names the key."""
+
+
+def declared_variants(framework: str, frameworks_dir: Path = FRAMEWORKS_DIR) -> list[str]:
+    """The keys of `VARIANTS = {...}` in the framework's module, read without importing the framework."""
+    module = frameworks_dir / f"{framework}.py"
+    if not module.is_file():
+        known = sorted(p.stem for p in frameworks_dir.glob("*.py") if p.stem != "__init__")
+        raise ConfigError(f"runs.{framework}: unknown framework {framework!r}; known: {', '.join(known)}")
+    for node in ast.parse(module.read_text(), filename=str(module)).body:
+        if (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "VARIANTS" for t in node.targets)
+            and isinstance(node.value, ast.Dict)
+        ):
+            return sorted(key.value for key in node.value.keys if isinstance(key, ast.Constant))
+    raise ConfigError(f"{module}: no `VARIANTS = {{...}}` dict literal at module level")
+
+
+def resolve_runs(config: dict, frameworks_dir: Path = FRAMEWORKS_DIR) -> dict[tuple[str, str], dict]:
+    """{(framework, variant): effective training settings}, in config order."""
+    dataset = config["dataset"]
+    if dataset["x_low"] >= dataset["x_high"]:
+        raise ConfigError(f"dataset.x_low ({dataset['x_low']}) must be below dataset.x_high ({dataset['x_high']})")
+    runs = {}
+    for framework, variants in config["runs"].items():
+        known = declared_variants(framework, frameworks_dir)
+        for variant, overrides in variants.items():
+            key = f"runs.{framework}.{variant}"
+            if variant not in known:
+                raise ConfigError(
+                    f"{key}: unknown variant {variant!r} for framework {framework!r}; known: {', '.join(known)}"
+                )
+            settings = {**config["training"], **(overrides or {})}
+            batch_size = settings["batch_size"]
+            if batch_size is not None and batch_size > dataset["n"]:
+                raise ConfigError(f"{key}: batch_size {batch_size} is larger than dataset.n = {dataset['n']}")
+            if settings["init_low"] >= settings["init_high"]:
+                raise ConfigError(
+                    f"{key}: init_low ({settings['init_low']}) must be below init_high ({settings['init_high']})"
+                )
+            if settings["warmup_epochs"] >= settings["epochs"]:
+                raise ConfigError(
+                    f"{key}: warmup_epochs ({settings['warmup_epochs']}) must be below epochs ({settings['epochs']}), "
+                    "or no epoch is left to time"
+                )
+            runs[(framework, variant)] = settings
+    return runs
+
+
+def put_interpreter_first_on_path(interpreter: str) -> None:
+    """Make `python` in job shell commands the environment running Snakemake, activated or not."""
+    directory = str(Path(interpreter).parent)
+    os.environ["PATH"] = os.pathsep.join([directory, os.environ.get("PATH", "")])

@@ -1,0 +1,243 @@
+"""The training harness: the harness times, the variant fits.
+
+A framework is one module in `tale_of_two.frameworks` exposing:
+
+* ``VERSION``: the framework's version string;
+* ``VARIANTS``: ``{name: class}``; a variant class takes ``(x, y, settings, runtime)``,
+  declares ``LOSS`` ("mse" or "mae"), and has ``epoch()`` (one pass over the data,
+  returning the epoch's loss as a framework scalar) and ``parameters()`` (``(w, b)``
+  as floats). A variant whose framework owns the loop (Keras ``fit``) defines
+  ``train(epochs, on_epoch_end)`` instead of ``epoch()``;
+* ``configure(device, threads)``: returns a runtime with ``device`` (the framework's
+  handle), ``device_kind`` ("cpu"/"cuda"), ``device_name``, ``threads``, ``seed(s)``
+  and ``sync()``.
+
+numpy and the standard library only: this runs inside the official framework images.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import importlib
+import json
+import math
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tale_of_two import data
+
+RESULT_SCHEMA_VERSION = 1
+# A loss this large has left any sensible basin: stop rather than overflow.
+DIVERGENCE_LOSS = 1e12
+
+
+class DeviceUnavailable(RuntimeError):
+    """The config asked for a device this machine does not have."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Effective hyper-parameters and measurement settings of one run."""
+
+    lr: float = 0.001
+    epochs: int = 500
+    batch_size: int | None = None  # None: full batch
+    init: str = "uniform"  # "uniform": w, b ~ U(init_low, init_high); "framework": its default initialiser
+    init_low: float = -0.1
+    init_high: float = 0.1
+    seed: int = 0
+    device: str = "auto"
+    threads: int = 1
+    warmup_epochs: int = 5
+    repeats: int = 3
+
+    def initial_parameters(self) -> tuple[float, float] | None:
+        """Drawn with numpy so that every framework starts from the same w and b."""
+        if self.init != "uniform":
+            return None
+        w0, b0 = np.random.default_rng(self.seed).uniform(self.init_low, self.init_high, 2)
+        return float(np.float32(w0)), float(np.float32(b0))
+
+    def batches(self, n: int) -> list[slice]:
+        """Contiguous, unshuffled mini-batches (one when full batch): the same order in every framework."""
+        size = n if self.batch_size is None else self.batch_size
+        return [slice(start, min(start + size, n)) for start in range(0, n, size)]
+
+
+@dataclass
+class EpochClock:
+    """Called by the training loop after every epoch: reads the loss back, synchronises, stamps the time."""
+
+    sync: Callable[[], None]
+    losses: list[float] = field(default_factory=list)
+    epoch_times: list[float] = field(default_factory=list)
+    _last: float = 0.0
+
+    def start(self) -> None:
+        self.sync()
+        self._last = time.perf_counter()
+
+    def __call__(self, loss) -> bool:
+        """Record one epoch; return False when training should stop (loss not finite or exploding)."""
+        value = float(loss)  # reading the value back waits for the device to finish the epoch
+        self.sync()
+        now = time.perf_counter()
+        self.epoch_times.append(now - self._last)
+        self._last = now
+        self.losses.append(value)
+        return math.isfinite(value) and abs(value) < DIVERGENCE_LOSS
+
+    @property
+    def diverged(self) -> bool:
+        return bool(self.losses) and not (math.isfinite(self.losses[-1]) and abs(self.losses[-1]) < DIVERGENCE_LOSS)
+
+
+def train_loop(variant, epochs: int, on_epoch_end: Callable) -> None:
+    """The default loop: the variant's own `train` when it owns the loop, else `epoch()` repeatedly."""
+    if hasattr(variant, "train"):
+        variant.train(epochs, on_epoch_end)
+        return
+    for _ in range(epochs):
+        if not on_epoch_end(variant.epoch()):
+            break
+
+
+def finite_or_none(value: float) -> float | None:
+    """JSON has no NaN or infinity: a diverged loss is written as null."""
+    return value if math.isfinite(value) else None
+
+
+def spread(values: list[float]) -> dict[str, float | int]:
+    array = np.asarray(values, dtype=np.float64)
+    if array.size == 0:
+        return {"median": None, "q1": None, "q3": None, "min": None, "max": None, "count": 0}
+    q1, median, q3 = np.percentile(array, [25, 50, 75])
+    return {
+        "median": float(median),
+        "q1": float(q1),
+        "q3": float(q3),
+        "min": float(array.min()),
+        "max": float(array.max()),
+        "count": int(array.size),
+    }
+
+
+def load_framework(framework: str):
+    """Import `tale_of_two.frameworks.<framework>`, timing the import (the framework's cold start)."""
+    start = time.perf_counter()
+    try:
+        module = importlib.import_module(f"tale_of_two.frameworks.{framework}")
+    except ModuleNotFoundError as error:
+        if error.name == f"tale_of_two.frameworks.{framework}":
+            raise ValueError(
+                f"unknown framework {framework!r}: no module tale_of_two/frameworks/{framework}.py"
+            ) from None
+        raise
+    return module, time.perf_counter() - start
+
+
+def run(framework: str, variant: str, x: np.ndarray, y: np.ndarray, settings: Settings) -> dict:
+    """Fit `repeats` times; return the measurements (the caller adds provenance)."""
+    module, import_s = load_framework(framework)
+    if variant not in module.VARIANTS:
+        raise ValueError(f"unknown variant {variant!r} for framework {framework!r}; known: {sorted(module.VARIANTS)}")
+    if settings.batch_size is not None and not 1 <= settings.batch_size <= len(x):
+        raise ValueError(f"batch_size {settings.batch_size} must be between 1 and n = {len(x)}")
+    variant_class = module.VARIANTS[variant]
+    runtime = module.configure(settings.device, settings.threads)
+
+    repeats = []
+    with runtime.scope():
+        for _ in range(settings.repeats):
+            runtime.seed(settings.seed)
+            start = time.perf_counter()
+            model = variant_class(x, y, settings, runtime)
+            runtime.sync()
+            setup_s = time.perf_counter() - start
+            clock = EpochClock(runtime.sync)
+            clock.start()
+            started = time.perf_counter()
+            train_loop(model, settings.epochs, clock)
+            runtime.sync()
+            train_s = time.perf_counter() - started
+            w, b = model.parameters()
+            repeats.append({"setup_s": setup_s, "train_s": train_s, "clock": clock, "w": w, "b": b})
+
+    first = repeats[0]
+    clock: EpochClock = first["clock"]
+    steady = [t for r in repeats for t in r["clock"].epoch_times[settings.warmup_epochs :]]
+    return {
+        "status": "diverged" if clock.diverged else "ok",
+        "diverged_at_epoch": len(clock.losses) if clock.diverged else None,
+        "framework_version": module.VERSION,
+        "device": runtime.device_kind,
+        "device_name": runtime.device_name,
+        "threads": runtime.threads,
+        "loss_name": variant_class.LOSS,
+        "fitted": {"w": first["w"], "b": first["b"]},
+        "loss_history": [finite_or_none(v) for v in clock.losses],
+        "final_loss": finite_or_none(clock.losses[-1]) if clock.losses else None,
+        "repeats_identical": all(
+            r["clock"].losses == clock.losses and (r["w"], r["b"]) == (first["w"], first["b"]) for r in repeats
+        ),
+        "timings": {
+            "import_s": import_s,
+            "setup_s": first["setup_s"],
+            "first_epoch_s": clock.epoch_times[0] if clock.epoch_times else None,
+            "train_s": spread([r["train_s"] for r in repeats]),
+            "epoch_s": spread(steady),
+            "warmup_epochs": settings.warmup_epochs,
+            "repeats": settings.repeats,
+            "epoch_times_s": [r["clock"].epoch_times for r in repeats],
+        },
+    }
+
+
+def environment() -> dict:
+    """Where the run happened: interpreter, numpy, host, and whether inside an Apptainer container."""
+    in_container = os.path.isdir("/.singularity.d")
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "container": {
+            "apptainer": in_container,
+            "image": os.environ.get("APPTAINER_CONTAINER") or os.environ.get("SINGULARITY_CONTAINER"),
+        },
+        "argv": sys.argv,
+    }
+
+
+def settings_from_dict(values: dict) -> Settings:
+    known = {f.name for f in dataclasses.fields(Settings)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f"unknown training setting(s) {unknown}; known: {sorted(known)}")
+    return Settings(**values)
+
+
+def train(framework: str, variant: str, dataset_path: str, metadata_path: str, settings: Settings) -> dict:
+    """One run, start to finish: the dataset checked against its metadata, the fit, the result document."""
+    with open(metadata_path) as handle:
+        metadata = json.load(handle)
+    arrays = data.load(dataset_path, expected_sha256=metadata["sha256"])
+    measured = run(framework, variant, arrays["x"], arrays["y"], settings)
+    return {
+        "schema_version": RESULT_SCHEMA_VERSION,
+        "framework": framework,
+        "variant": variant,
+        **measured,
+        "settings": dataclasses.asdict(settings),
+        "dataset": {"path": str(dataset_path), "sha256": metadata["sha256"], "n": int(len(arrays["x"]))},
+        "environment": environment(),
+        "finished_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+    }

@@ -1,0 +1,175 @@
+"""Gather run results into one table: fitted parameters against the optima, losses, timings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import numpy as np
+import pandas as pd
+
+# Which optimum a run is judged against, by the loss it minimised.
+OPTIMUM_OF_LOSS = {"mse": "ols", "mae": "lad"}
+COLUMNS = [
+    "framework",
+    "variant",
+    "status",
+    "w",
+    "b",
+    "w_err",
+    "b_err",
+    "optimum",
+    "w_err_optimum",
+    "b_err_optimum",
+    "final_loss",
+    "loss_name",
+    "mse",
+    "mae",
+    "epochs_run",
+    "lr",
+    "batch_size",
+    "init",
+    "train_time_s",
+    "epoch_time_s",
+    "epoch_time_q1_s",
+    "epoch_time_q3_s",
+    "first_epoch_s",
+    "setup_s",
+    "import_s",
+    "repeats",
+    "repeats_identical",
+    "framework_version",
+    "device",
+    "device_name",
+    "threads",
+    "diverged_at_epoch",
+]
+
+
+class ResultError(ValueError):
+    """A result file that cannot be trusted; the message names the file and the problem."""
+
+
+def load_result(path: str | Path, schema: dict, expected_sha256: str) -> dict:
+    path = Path(path)
+    try:
+        result = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise ResultError(f"{path}: not valid JSON ({error})") from None
+    problems = sorted(jsonschema.Draft202012Validator(schema).iter_errors(result), key=lambda e: e.json_path)
+    if problems:
+        raise ResultError(f"{path}: fails the result schema at {problems[0].json_path}: {problems[0].message}")
+    if result["dataset"]["sha256"] != expected_sha256:
+        raise ResultError(
+            f"{path}: trained on dataset sha256 {result['dataset']['sha256'][:12]}..., "
+            f"but the current dataset is {expected_sha256[:12]}...: the result is stale; rerun its training job"
+        )
+    return result
+
+
+def line_errors(w: float, b: float, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """MSE and MAE of the line w*x + b on the data, in float64: the same yardstick for every run."""
+    residual = y.astype(np.float64) - (w * x.astype(np.float64) + b)
+    return {"mse": float(np.mean(residual**2)), "mae": float(np.mean(np.abs(residual)))}
+
+
+def reference_rows(metadata: dict, x: np.ndarray, y: np.ndarray) -> list[dict]:
+    rows = []
+    for name, loss_name in (("true", "mse"), ("ols", "mse"), ("lad", "mae")):
+        w, b = metadata[name]["w"], metadata[name]["b"]
+        errors = line_errors(w, b, x, y)
+        rows.append(
+            {
+                "framework": "reference",
+                "variant": name,
+                "status": "ok",
+                "w": w,
+                "b": b,
+                "final_loss": errors[loss_name],
+                "loss_name": loss_name,
+                **errors,
+            }
+        )
+    return rows
+
+
+def run_row(result: dict, metadata: dict, x: np.ndarray, y: np.ndarray) -> dict:
+    w, b = result["fitted"]["w"], result["fitted"]["b"]
+    optimum = OPTIMUM_OF_LOSS[result["loss_name"]]
+    timings, settings = result["timings"], result["settings"]
+    return {
+        "framework": result["framework"],
+        "variant": result["variant"],
+        "status": result["status"],
+        "w": w,
+        "b": b,
+        "optimum": optimum,
+        "w_err_optimum": abs(w - metadata[optimum]["w"]),
+        "b_err_optimum": abs(b - metadata[optimum]["b"]),
+        "final_loss": result["final_loss"],
+        "loss_name": result["loss_name"],
+        **line_errors(w, b, x, y),
+        "epochs_run": len(result["loss_history"]),
+        "lr": settings["lr"],
+        "batch_size": settings["batch_size"] or result["dataset"]["n"],
+        "init": settings["init"],
+        "train_time_s": timings["train_s"]["median"],
+        "epoch_time_s": timings["epoch_s"]["median"],
+        "epoch_time_q1_s": timings["epoch_s"]["q1"],
+        "epoch_time_q3_s": timings["epoch_s"]["q3"],
+        "first_epoch_s": timings["first_epoch_s"],
+        "setup_s": timings["setup_s"],
+        "import_s": timings["import_s"],
+        "repeats": timings["repeats"],
+        "repeats_identical": result["repeats_identical"],
+        "framework_version": result["framework_version"],
+        "device": result["device"],
+        "device_name": result["device_name"],
+        "threads": result["threads"],
+        "diverged_at_epoch": result["diverged_at_epoch"],
+    }
+
+
+def summarize(results: list[dict], metadata: dict, x: np.ndarray, y: np.ndarray) -> pd.DataFrame:
+    """Reference rows (true, OLS, LAD), then one row per run; `w_err`/`b_err` are distances to OLS."""
+    rows = reference_rows(metadata, x, y) + [run_row(r, metadata, x, y) for r in results]
+    table = pd.DataFrame(rows).reindex(columns=COLUMNS)
+    table["w_err"] = (table["w"] - metadata["ols"]["w"]).abs()
+    table["b_err"] = (table["b"] - metadata["ols"]["b"]).abs()
+    return table
+
+
+def to_markdown(table: pd.DataFrame, metadata: dict) -> str:
+    """The table a person reads: parameters, errors, losses and times, in readable units."""
+    shown = pd.DataFrame(
+        {
+            "run": table["framework"] + "/" + table["variant"],
+            "status": table["status"],
+            "w": table["w"].map("{:.5f}".format),
+            "b": table["b"].map("{:.5f}".format),
+            "|w - w_ols|": table["w_err"].map("{:.1e}".format),
+            "|b - b_ols|": table["b_err"].map("{:.1e}".format),
+            "final loss": [
+                "" if pd.isna(v) else f"{v:.4f} ({name})"
+                for v, name in zip(table["final_loss"], table["loss_name"], strict=True)
+            ],
+            "epochs": table["epochs_run"].map(lambda v: "" if pd.isna(v) else f"{int(v)}"),
+            "epoch time, ms (median [IQR])": [
+                "" if pd.isna(m) else f"{1e3 * m:.3f} [{1e3 * q1:.3f}, {1e3 * q3:.3f}]"
+                for m, q1, q3 in zip(
+                    table["epoch_time_s"], table["epoch_time_q1_s"], table["epoch_time_q3_s"], strict=True
+                )
+            ],
+            "training, s": table["train_time_s"].map(lambda v: "" if pd.isna(v) else f"{v:.3f}"),
+            "version": table["framework_version"].fillna(""),
+            "device": table["device"].fillna(""),
+        }
+    )
+    spec = metadata["spec"]
+    header = (
+        f"# Summary\n\n{metadata['n']} points, y = {spec['w_true']} x + {spec['b_true']} + N(0, {spec['noise_std']}), "
+        f"dataset sha256 `{metadata['sha256'][:12]}`. Errors are distances to the OLS line; "
+        "MAE runs converge to the LAD line instead (reference row `lad`).\n\n"
+    )
+    return header + shown.to_markdown(index=False) + "\n"

@@ -1,0 +1,51 @@
+import json
+import sys
+from pathlib import Path
+
+from snakemake.utils import validate
+
+sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "lib"))
+from tale_of_two.experiment import put_interpreter_first_on_path, resolve_runs  # noqa: E402
+
+validate(config, "../schemas/config.schema.yaml")
+RUNS = resolve_runs(config)
+
+FRAMEWORKS = sorted({framework for framework, _ in RUNS})
+VARIANTS = sorted({variant for _, variant in RUNS})
+RUN_RESULTS = [f"results/runs/{framework}/{variant}.json" for framework, variant in RUNS]
+PLOTS = expand("results/plots/{plot}.png", plot=["fits", "losses", "timings"])
+WORKFLOW_DIR = Path(workflow.basedir) / "workflow"
+TRAIN_SCRIPT = WORKFLOW_DIR / "scripts" / "train.py"
+RESULT_SCHEMA = WORKFLOW_DIR / "schemas" / "result.schema.json"
+
+if not workflow.deployment_settings.deployment_method:
+    # Run locally, jobs' `python` is the environment running Snakemake (it has the frameworks),
+    # even when that environment is not activated. In a container or conda env, it is that env's own.
+    put_interpreter_first_on_path(sys.executable)
+
+
+wildcard_constraints:
+    framework="|".join(FRAMEWORKS),
+    variant="|".join(VARIANTS),
+    plot="fits|losses|timings",
+
+
+def run_settings(wildcards):
+    return RUNS[(wildcards.framework, wildcards.variant)]
+
+
+def settings_json(wildcards):
+    return json.dumps(run_settings(wildcards), sort_keys=True)
+
+
+def framework_env(wildcards):
+    return f"../../envs/{wildcards.framework}.yaml"
+
+
+def training_code(wildcards):
+    lib = WORKFLOW_DIR / "lib" / "tale_of_two"
+    return [
+        lib / "harness.py",
+        lib / "data.py",
+        lib / "frameworks" / f"{wildcards.framework}.py",
+    ]

@@ -1,0 +1,12 @@
+rule dataset:
+    output:
+        arrays="results/data/dataset.npz",
+        metadata="results/data/dataset.json",
+    log:
+        "logs/dataset.log",
+    conda:
+        "../../envs/analysis.yaml"
+    params:
+        spec=config["dataset"],
+    script:
+        "../scripts/make_dataset.py"

@@ -1,0 +1,27 @@
+rule train:
+    input:
+        arrays="results/data/dataset.npz",
+        metadata="results/data/dataset.json",
+        script=TRAIN_SCRIPT,
+        # The code that fits: editing it reruns the affected jobs.
+        code=training_code,
+    output:
+        "results/runs/{framework}/{variant}.json",
+    log:
+        "logs/train/{framework}/{variant}.log",
+    benchmark:
+        "benchmarks/train/{framework}/{variant}.tsv"
+    conda:
+        framework_env
+    threads: lambda wildcards: run_settings(wildcards)["threads"]
+    resources:
+        # Timed jobs take the machine's one timing slot (see profiles/default), so they never overlap.
+        timing_slot=1,
+    params:
+        settings=settings_json,
+    shell:
+        "python {input.script:q}"
+        " --framework {wildcards.framework:q} --variant {wildcards.variant:q}"
+        " --dataset {input.arrays:q} --metadata {input.metadata:q}"
+        " --settings {params.settings:q} --output {output:q}"
+        " > {log:q} 2>&1"

@@ -1,0 +1,19 @@
+"""Rule `summarize`: check every result file, gather them into results/summary.{csv,md}."""
+
+import json
+import sys
+from pathlib import Path
+
+sys.stderr = open(snakemake.log[0], "w")
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "lib"))
+
+from tale_of_two.data import atomic_write_bytes, load  # noqa: E402
+from tale_of_two.summary import load_result, summarize, to_markdown  # noqa: E402
+
+metadata = json.loads(Path(snakemake.input.metadata).read_text())
+arrays = load(snakemake.input.arrays, expected_sha256=metadata["sha256"])
+schema = json.loads(Path(snakemake.input.result_schema).read_text())
+results = [load_result(path, schema, metadata["sha256"]) for path in snakemake.input.runs]
+table = summarize(results, metadata, arrays["x"], arrays["y"])
+atomic_write_bytes(snakemake.output.csv, table.to_csv(index=False).encode())
+atomic_write_bytes(snakemake.output.markdown, to_markdown(table, metadata).encode())

@@ -1,0 +1,37 @@
+"""Rule `train`: fit one (framework, variant) on the dataset and write its result file.
+
+A plain command-line script (numpy, the framework and the standard library only), so that it runs
+unchanged under the image's own Python inside the official framework containers.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
+
+from tale_of_two.data import atomic_write_json  # noqa: E402
+from tale_of_two.harness import settings_from_dict, train  # noqa: E402
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--framework", required=True)
+    parser.add_argument("--variant", required=True)
+    parser.add_argument("--dataset", required=True, help="dataset .npz")
+    parser.add_argument("--metadata", required=True, help="dataset metadata .json (holds its sha256)")
+    parser.add_argument("--settings", required=True, help="effective training settings, as JSON")
+    parser.add_argument("--output", required=True, help="result .json to write")
+    args = parser.parse_args(argv)
+    settings = settings_from_dict(json.loads(args.settings))
+    result = train(args.framework, args.variant, args.dataset, args.metadata, settings)
+    atomic_write_json(args.output, result)
+    print(
+        f"{args.framework}/{args.variant}: w = {result['fitted']['w']:.6f}, b = {result['fitted']['b']:.6f}, "
+        f"final {result['loss_name']} = {result['final_loss']:.6f}, status {result['status']}"
+    )
+
+
+if __name__ == "__main__":
+    main()
