@@ -1,0 +1,99 @@
+"""Shared fixtures: a small dataset and hand-made result documents."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tale_of_two import data, reference
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULT_SCHEMA = json.loads((ROOT / "workflow/schemas/result.schema.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def spec() -> data.DatasetSpec:
+    return data.DatasetSpec(n=64, seed=7)
+
+
+@pytest.fixture(scope="session")
+def arrays(spec):
+    return data.generate(spec)
+
+
+@pytest.fixture(scope="session")
+def metadata(spec, arrays):
+    return reference.dataset_metadata(spec, arrays)
+
+
+def make_result(
+    framework: str,
+    variant: str,
+    w: float,
+    b: float,
+    sha256: str,
+    *,
+    loss_name: str = "mse",
+    epochs: int = 4,
+    status: str = "ok",
+    epoch_s: float = 0.001,
+) -> dict:
+    """A schema-valid result document with chosen numbers, as the train rule would write it."""
+    history = [1.0 / (epoch + 1) for epoch in range(epochs)]
+    spread = {
+        "median": epoch_s,
+        "q1": 0.9 * epoch_s,
+        "q3": 1.1 * epoch_s,
+        "min": 0.8 * epoch_s,
+        "max": 1.2 * epoch_s,
+        "count": epochs,
+    }
+    return {
+        "schema_version": 1,
+        "framework": framework,
+        "variant": variant,
+        "status": status,
+        "diverged_at_epoch": epochs if status == "diverged" else None,
+        "framework_version": "1.0",
+        "device": "cpu",
+        "device_name": "cpu",
+        "threads": 1,
+        "loss_name": loss_name,
+        "fitted": {"w": w, "b": b},
+        "loss_history": history if status == "ok" else history[:-1] + [None],
+        "final_loss": history[-1] if status == "ok" else None,
+        "repeats_identical": True,
+        "timings": {
+            "import_s": 1.0,
+            "setup_s": 0.01,
+            "first_epoch_s": 0.1,
+            "train_s": {**spread, "median": epochs * epoch_s, "count": 1},
+            "epoch_s": spread,
+            "warmup_epochs": 1,
+            "repeats": 1,
+            "epoch_times_s": [[epoch_s] * epochs],
+        },
+        "settings": {
+            "lr": 0.01,
+            "epochs": epochs,
+            "batch_size": None,
+            "init": "uniform",
+            "init_low": -0.1,
+            "init_high": 0.1,
+            "seed": 0,
+            "device": "cpu",
+            "threads": 1,
+            "warmup_epochs": 1,
+            "repeats": 1,
+        },
+        "dataset": {"path": "results/data/dataset.npz", "sha256": sha256, "n": 64},
+        "environment": {
+            "python": "3.11",
+            "numpy": "2",
+            "platform": "linux",
+            "container": {"apptainer": False, "image": None},
+        },
+        "finished_utc": "2026-01-01T00:00:00+00:00",
+    }

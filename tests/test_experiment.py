@@ -1,0 +1,89 @@
+"""From config to runs: overrides merge, unknown names and inconsistent values are named."""
+
+import copy
+
+import pytest
+import yaml
+from conftest import ROOT
+
+from tale_of_two.experiment import ConfigError, declared_variants, resolve_runs
+
+DEFAULT = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+
+
+def config(**changes):
+    cfg = copy.deepcopy(DEFAULT)
+    for dotted, value in changes.items():
+        *parents, last = dotted.split("__")
+        node = cfg
+        for key in parents:
+            node = node[key]
+        node[last] = value
+    return cfg
+
+
+def test_default_config_is_the_article_s_five_runs():
+    runs = resolve_runs(DEFAULT)
+    assert list(runs) == [
+        ("torch", "scratch"),
+        ("torch", "layers"),
+        ("tensorflow", "scratch"),
+        ("tensorflow", "layers"),
+        ("tensorflow", "fit"),
+    ]
+    assert runs[("torch", "scratch")]["epochs"] == 500 and runs[("torch", "layers")]["epochs"] == 1500
+    assert runs[("tensorflow", "fit")]["epochs"] == 500 and runs[("tensorflow", "fit")]["batch_size"] is None
+    assert all(settings["lr"] == 0.001 for settings in runs.values())
+    assert runs[("torch", "layers")]["init"] == "framework" and runs[("torch", "scratch")]["init"] == "uniform"
+
+
+def test_article_dataset_settings():
+    assert DEFAULT["dataset"] | {"seed": None} == {
+        "n": 200,
+        "w_true": 0.1,
+        "b_true": 0.3,
+        "x_low": -10.0,
+        "x_high": 10.0,
+        "noise_std": 0.15,
+        "dtype": "float32",
+        "seed": None,
+    }
+
+
+def test_null_overrides_mean_the_defaults():
+    runs = resolve_runs(config(runs={"torch": {"scratch": None}}))
+    assert runs[("torch", "scratch")] == DEFAULT["training"]
+
+
+def test_unknown_framework_is_named_with_the_known_ones():
+    with pytest.raises(ConfigError, match=r"runs\.mxnet: unknown framework 'mxnet'; known: .*tensorflow.*torch"):
+        resolve_runs(config(runs={"mxnet": {"scratch": {}}}))
+
+
+def test_unknown_variant_is_named_with_the_known_ones():
+    with pytest.raises(
+        ConfigError, match=r"runs\.torch\.fit: unknown variant 'fit' for framework 'torch'; known: layers, scratch"
+    ):
+        resolve_runs(config(runs={"torch": {"fit": {}}}))
+
+
+@pytest.mark.parametrize(
+    "changes,message",
+    [
+        ({"training__batch_size": 500}, r"runs\.torch\.scratch: batch_size 500 is larger than dataset\.n = 200"),
+        ({"training__init_low": 0.5}, r"init_low \(0\.5\) must be below init_high"),
+        ({"training__warmup_epochs": 500}, r"runs\.torch\.scratch: warmup_epochs \(500\) must be below epochs"),
+        ({"dataset__x_low": 10.0}, r"dataset\.x_low \(10\.0\) must be below dataset\.x_high"),
+    ],
+)
+def test_inconsistent_values_are_named(changes, message):
+    with pytest.raises(ConfigError, match=message):
+        resolve_runs(config(**changes))
+
+
+def test_declared_variants_are_read_without_importing(tmp_path):
+    (tmp_path / "fake.py").write_text("import not_installed\nVARIANTS = {'b': B, 'a': A}\n")
+    assert declared_variants("fake", tmp_path) == ["a", "b"]
+    (tmp_path / "bare.py").write_text("X = 1\n")
+    with pytest.raises(ConfigError, match="no `VARIANTS"):
+        declared_variants("bare", tmp_path)

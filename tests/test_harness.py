@@ -1,0 +1,131 @@
+"""The harness on a fake framework: what it times, what it leaves out, when it stops."""
+
+import sys
+import types
+
+import numpy as np
+import pytest
+
+from tale_of_two import harness
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+
+    def perf_counter(self):
+        return self.now
+
+
+@pytest.fixture
+def fake_framework(monkeypatch):
+    """A framework whose epochs cost known, fake-clock time: 1 s for the first, 10 ms after."""
+    clock = FakeClock()
+    monkeypatch.setattr(harness, "time", clock)
+    syncs = []
+
+    class Runtime:
+        device_kind, device_name, threads = "cpu", "fake", 1
+
+        def seed(self, seed):
+            pass
+
+        def sync(self):
+            syncs.append(clock.now)
+
+        def scope(self):
+            import contextlib
+
+            return contextlib.nullcontext()
+
+    class Steady:
+        LOSS = "mse"
+
+        def __init__(self, x, y, settings, runtime):
+            clock.now += 0.5  # setup
+            self.epochs = 0
+
+        def epoch(self):
+            clock.now += 1.0 if self.epochs == 0 else 0.010
+            self.epochs += 1
+            return 1.0 / self.epochs
+
+        def parameters(self):
+            return 0.1, 0.3
+
+    class Exploding(Steady):
+        def epoch(self):
+            super().epoch()
+            return float("inf") if self.epochs == 3 else 1.0
+
+    module = types.ModuleType("tale_of_two.frameworks.fake")
+    module.VERSION = "0.0"
+    module.VARIANTS = {"steady": Steady, "exploding": Exploding}
+    module.configure = lambda device, threads: Runtime()
+    monkeypatch.setitem(sys.modules, "tale_of_two.frameworks.fake", module)
+    return syncs
+
+
+def run(variant, **settings):
+    x = np.zeros(8, np.float32)
+    return harness.run("fake", variant, x, x, harness.Settings(**settings))
+
+
+def test_warm_up_is_excluded_and_medians_are_right(fake_framework):
+    result = run("steady", epochs=50, warmup_epochs=2, repeats=3)
+    timings = result["timings"]
+    assert timings["first_epoch_s"] == pytest.approx(1.0)
+    assert timings["setup_s"] == pytest.approx(0.5)
+    assert timings["epoch_s"]["median"] == pytest.approx(0.010)
+    assert timings["epoch_s"]["max"] == pytest.approx(0.010)  # the 1 s first epoch is warm-up
+    assert timings["epoch_s"]["count"] == 3 * 48
+    assert timings["train_s"]["median"] == pytest.approx(1.0 + 49 * 0.010)
+    assert result["loss_history"][:3] == [1.0, 0.5, pytest.approx(1 / 3)]
+    assert result["repeats_identical"] is True
+
+
+def test_device_is_synchronised_before_every_clock_read(fake_framework):
+    run("steady", epochs=10, warmup_epochs=1, repeats=1)
+    # setup, clock start, one per epoch, end of training
+    assert len(fake_framework) == 1 + 1 + 10 + 1
+
+
+def test_divergence_stops_training_and_is_reported(fake_framework):
+    result = run("exploding", epochs=100, warmup_epochs=1, repeats=1)
+    assert result["status"] == "diverged"
+    assert result["diverged_at_epoch"] == 3
+    assert result["loss_history"] == [1.0, 1.0, None]
+    assert result["final_loss"] is None
+
+
+def test_unknown_framework_and_variant_are_named():
+    with pytest.raises(ValueError, match="unknown framework 'nope'"):
+        harness.load_framework("nope")
+
+
+def test_unknown_variant_is_named(fake_framework):
+    with pytest.raises(ValueError, match="unknown variant 'nope' for framework 'fake'"):
+        run("nope")
+
+
+def test_batch_size_larger_than_n_is_refused(fake_framework):
+    with pytest.raises(ValueError, match="batch_size 9 must be between 1 and n = 8"):
+        run("steady", batch_size=9)
+
+
+def test_batches_cover_the_data_in_order():
+    parts = harness.Settings(batch_size=3).batches(8)
+    assert [(p.start, p.stop) for p in parts] == [(0, 3), (3, 6), (6, 8)]
+    assert harness.Settings().batches(8) == [slice(0, 8)]
+
+
+def test_uniform_init_is_shared_and_framework_init_is_not():
+    assert harness.Settings(seed=3).initial_parameters() == harness.Settings(seed=3).initial_parameters()
+    w0, b0 = harness.Settings(seed=3).initial_parameters()
+    assert -0.1 <= w0 <= 0.1 and -0.1 <= b0 <= 0.1
+    assert harness.Settings(init="framework").initial_parameters() is None
+
+
+def test_unknown_setting_is_named():
+    with pytest.raises(ValueError, match="unknown training setting"):
+        harness.settings_from_dict({"lr": 0.1, "learning_rate": 0.1})

@@ -1,0 +1,115 @@
+"""The real `snakemake` command line on the real Snakefile, in a temporary working directory."""
+
+import json
+import subprocess
+import sys
+
+import jsonschema
+import pandas as pd
+import pytest
+from conftest import RESULT_SCHEMA, ROOT
+
+pytestmark = pytest.mark.e2e
+RUNS = ["torch/scratch", "torch/layers", "tensorflow/scratch", "tensorflow/layers", "tensorflow/fit"]
+# The tolerances of test_variants, for the same reasons.
+MSE_TOLERANCE, MAE_TOLERANCE = 1e-3, 5e-3
+
+
+def snakemake(workdir, *args, check=True):
+    command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir), *args]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    if check and done.returncode != 0:
+        pytest.fail(f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
+    return done
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("tiny")
+    snakemake(workdir, "--configfile", str(ROOT / "tests/config/tiny.yaml"), "--cores", "2")
+    return workdir
+
+
+def test_pipeline_writes_summary_plots_results_and_logs(tiny_run):
+    table = pd.read_csv(tiny_run / "results/summary.csv")
+    assert list(table["framework"] + "/" + table["variant"]) == [
+        "reference/true",
+        "reference/ols",
+        "reference/lad",
+        *RUNS,
+    ]
+    assert (table["status"] == "ok").all()
+    assert table.loc[3:, "epoch_time_s"].gt(0).all() and table.loc[3:, "train_time_s"].gt(0).all()
+    assert (tiny_run / "results/summary.md").read_text().count("| torch/") == 2
+    for plot in ("fits", "losses", "timings"):
+        assert (tiny_run / f"results/plots/{plot}.png").stat().st_size > 10_000
+    metadata = json.loads((tiny_run / "results/data/dataset.json").read_text())
+    for run in RUNS:
+        result = json.loads((tiny_run / f"results/runs/{run}.json").read_text())
+        jsonschema.validate(result, RESULT_SCHEMA)
+        assert result["dataset"]["sha256"] == metadata["sha256"] and result["dataset"]["n"] == 50
+        assert f"{run}: w = " in (tiny_run / f"logs/train/{run}.log").read_text()
+        assert (tiny_run / f"benchmarks/train/{run}.tsv").exists()
+    assert (tiny_run / "logs/dataset.log").exists() and (tiny_run / "logs/summarize.log").exists()
+
+
+def test_rerun_with_nothing_changed_runs_no_job(tiny_run):
+    done = snakemake(tiny_run, "--configfile", str(ROOT / "tests/config/tiny.yaml"), "--cores", "2")
+    assert "Nothing to be done" in done.stdout + done.stderr
+
+
+def test_one_result_can_be_rebuilt_alone(tiny_run):
+    target = tiny_run / "results/runs/torch/scratch.json"
+    before = json.loads(target.read_text())
+    target.unlink()
+    done = snakemake(
+        tiny_run,
+        "--configfile",
+        str(ROOT / "tests/config/tiny.yaml"),
+        "--cores",
+        "1",
+        "results/runs/torch/scratch.json",
+    )
+    assert "train" in done.stdout + done.stderr
+    after = json.loads(target.read_text())
+    assert after["fitted"] == before["fitted"] and after["loss_history"] == before["loss_history"]
+    assert not (tiny_run / "results/runs/torch/.scratch.json.tmp").exists()
+
+
+def test_converged_config_reaches_every_optimum(tmp_path):
+    snakemake(tmp_path, "--configfile", str(ROOT / "config/converged.yaml"), "--cores", "2", "results/summary.csv")
+    table = pd.read_csv(tmp_path / "results/summary.csv")
+    runs = table[table["framework"] != "reference"]
+    assert len(runs) == 5 and (runs["status"] == "ok").all()
+    for _, run in runs.iterrows():
+        tolerance = MSE_TOLERANCE if run["optimum"] == "ols" else MAE_TOLERANCE
+        assert run["w_err_optimum"] < tolerance, run.to_dict()
+        assert run["b_err_optimum"] < tolerance, run.to_dict()
+
+
+def test_lint_is_clean():
+    done = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--lint"], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Lints for" not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    "config_text,message",
+    [
+        ("dataset: {n: -5}", "minimum"),
+        ("training: {lr: 0}", "exclusiveMinimum"),
+        ("training: {device: tpu}", "'tpu' is not one of"),
+        ("training: {learning_rate: 0.1}", "'learning_rate' was unexpected"),
+        ("runs: {mxnet: {scratch: {}}}", "unknown framework 'mxnet'"),
+        ("runs: {torch: {fit: {}}}", "unknown variant 'fit' for framework 'torch'"),
+        ("training: {batch_size: 1000}", "batch_size 1000 is larger than dataset.n = 200"),
+    ],
+)
+def test_bad_config_stops_before_any_job_and_names_the_problem(tmp_path, config_text, message):
+    (tmp_path / "bad.yaml").write_text(config_text + "\n")
+    done = snakemake(tmp_path, "--configfile", str(tmp_path / "bad.yaml"), "--cores", "1", check=False)
+    assert done.returncode != 0
+    assert message in done.stdout + done.stderr
+    assert not (tmp_path / "results").exists()
