@@ -13,6 +13,7 @@ RUNS = resolve_runs(config)
 FRAMEWORKS = sorted({framework for framework, _ in RUNS})
 VARIANTS = sorted({variant for _, variant in RUNS})
 RUN_RESULTS = [f"results/runs/{framework}/{variant}.json" for framework, variant in RUNS]
+ANALYSIS_CONTAINER = config["containers"].get("analysis")
 PLOTS = expand("results/plots/{plot}.png", plot=["fits", "losses", "timings"])
 WORKFLOW_DIR = Path(workflow.basedir) / "workflow"
 TRAIN_SCRIPT = WORKFLOW_DIR / "scripts" / "train.py"
@@ -49,3 +50,12 @@ def training_code(wildcards):
         lib / "data.py",
         lib / "frameworks" / f"{wildcards.framework}.py",
     ]
+
+
+def framework_container(wildcards):
+    return config["containers"].get(wildcards.framework)
+
+
+def gpus_requested(wildcards):
+    """Schedule a GPU for jobs that must have one (device: cuda); `auto` takes one only if it is there."""
+    return 1 if run_settings(wildcards)["device"] == "cuda" else 0

@@ -6,6 +6,8 @@ rule dataset:
         "logs/dataset.log",
     conda:
         "../../envs/analysis.yaml"
+    container:
+        ANALYSIS_CONTAINER
     params:
         spec=config["dataset"],
     script:

@@ -15,6 +15,8 @@ rule summarize:
         "logs/summarize.log",
     conda:
         "../../envs/analysis.yaml"
+    container:
+        ANALYSIS_CONTAINER
     script:
         "../scripts/summarize.py"
 
@@ -35,5 +37,7 @@ rule plot:
         "logs/plot/{plot}.log",
     conda:
         "../../envs/analysis.yaml"
+    container:
+        ANALYSIS_CONTAINER
     script:
         "../scripts/plot.py"

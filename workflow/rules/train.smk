@@ -13,10 +13,13 @@ rule train:
         "benchmarks/train/{framework}/{variant}.tsv"
     conda:
         framework_env
+    container:
+        framework_container
     threads: lambda wildcards: run_settings(wildcards)["threads"]
     resources:
         # Timed jobs take the machine's one timing slot (see profiles/default), so they never overlap.
         timing_slot=1,
+        gpu=gpus_requested,
     params:
         settings=settings_json,
     shell:
