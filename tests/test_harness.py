@@ -61,7 +61,13 @@ def fake_framework(monkeypatch):
     module = types.ModuleType("tale_of_two.frameworks.fake")
     module.VERSION = "0.0"
     module.VARIANTS = {"steady": Steady, "exploding": Exploding}
-    module.configure = lambda device, threads: Runtime()
+
+    def configure(device, threads):
+        if device == "cuda":
+            raise harness.DeviceUnavailable("device 'cuda' requested but fake sees no GPU")
+        return Runtime()
+
+    module.configure = configure
     monkeypatch.setitem(sys.modules, "tale_of_two.frameworks.fake", module)
     return syncs
 
@@ -129,3 +135,11 @@ def test_uniform_init_is_shared_and_framework_init_is_not():
 def test_unknown_setting_is_named():
     with pytest.raises(ValueError, match="unknown training setting"):
         harness.settings_from_dict({"lr": 0.1, "learning_rate": 0.1})
+
+
+def test_missing_gpu_is_an_error_unless_cpu_fallback_is_asked(fake_framework):
+    with pytest.raises(harness.DeviceUnavailable, match="fake sees no GPU"):
+        run("steady", epochs=3, warmup_epochs=1, repeats=1, device="cuda")
+    result = run("steady", epochs=3, warmup_epochs=1, repeats=1, device="cuda", device_fallback="cpu")
+    assert result["device"] == "cpu" and result["device_fell_back"] is True
+    assert run("steady", epochs=3, warmup_epochs=1, repeats=1)["device_fell_back"] is False

@@ -1,6 +1,7 @@
 """Rule `summarize`: the right rows and numbers from hand-made results; untrustworthy files are named."""
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -104,3 +105,35 @@ def test_truncated_result_is_named(results, metadata, tmp_path):
     path.write_text(json.dumps(results[0])[:50])
     with pytest.raises(summary.ResultError, match=r"run\.json: not valid JSON"):
         summary.load_result(path, RESULT_SCHEMA, metadata["sha256"])
+
+
+def test_equivalence_compares_same_variant_same_start_across_frameworks(metadata):
+    sha = metadata["sha256"]
+    torch_run = make_result("torch", "scratch", 0.1, 0.2, sha)
+    tf_run = make_result("tensorflow", "scratch", 0.1 + 2e-7, 0.2, sha)
+    tf_run["loss_history"] = [v * (1 + 1e-6) for v in tf_run["loss_history"]]
+    own_init = [make_result(f, "layers", 0.1, 0.2, sha) for f in ("torch", "tensorflow")]
+    for run in own_init:
+        run["settings"] = dict(run["settings"], init="framework")
+    longer = make_result("tensorflow", "scratch", 0.1, 0.2, sha, epochs=8)  # other settings: not comparable
+    table = summary.equivalence([torch_run, tf_run, *own_init, longer])
+    assert list(zip(table["variant"], table["framework_a"], table["framework_b"], strict=True)) == [
+        ("scratch", "torch", "tensorflow")
+    ]
+    assert table["w_diff"].iloc[0] == pytest.approx(2e-7) and table["b_diff"].iloc[0] == 0
+    assert table["max_rel_loss_diff"].iloc[0] == pytest.approx(1e-6, rel=1e-3)
+    markdown = summary.equivalence_markdown(table)
+    assert "**1.00e-06**" in markdown and "| scratch" in markdown
+    assert "No such pair" in summary.equivalence_markdown(summary.equivalence(own_init))
+
+
+def test_diverged_run_keeps_its_row_with_no_parameters(metadata, arrays):
+    diverged = make_result("torch", "scratch", 0.0, 0.0, metadata["sha256"], status="diverged")
+    diverged["fitted"] = {"w": None, "b": None}
+    table = summary.summarize([diverged], metadata, arrays["x"], arrays["y"])
+    row = table.iloc[3]
+    assert row["status"] == "diverged" and row["diverged_at_epoch"] == 4
+    assert pd.isna(row["w"]) and pd.isna(row["w_err"]) and pd.isna(row["final_loss"])
+    markdown = summary.to_markdown(table, metadata)
+    assert re.search(r"\| torch/scratch +\| diverged at epoch 4 +\|", markdown)
+    assert "nan" not in markdown

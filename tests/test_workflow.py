@@ -93,23 +93,3 @@ def test_lint_is_clean():
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Lints for" not in done.stdout + done.stderr
-
-
-@pytest.mark.parametrize(
-    "config_text,message",
-    [
-        ("dataset: {n: -5}", "minimum"),
-        ("training: {lr: 0}", "exclusiveMinimum"),
-        ("training: {device: tpu}", "'tpu' is not one of"),
-        ("training: {learning_rate: 0.1}", "'learning_rate' was unexpected"),
-        ("runs: {mxnet: {scratch: {}}}", "unknown framework 'mxnet'"),
-        ("runs: {torch: {fit: {}}}", "unknown variant 'fit' for framework 'torch'"),
-        ("training: {batch_size: 1000}", "batch_size 1000 is larger than dataset.n = 200"),
-    ],
-)
-def test_bad_config_stops_before_any_job_and_names_the_problem(tmp_path, config_text, message):
-    (tmp_path / "bad.yaml").write_text(config_text + "\n")
-    done = snakemake(tmp_path, "--configfile", str(tmp_path / "bad.yaml"), "--cores", "1", check=False)
-    assert done.returncode != 0
-    assert message in done.stdout + done.stderr
-    assert not (tmp_path / "results").exists()

@@ -11,6 +11,11 @@ rule summarize:
             category="Summary",
         ),
         markdown="results/summary.md",
+        equivalence=report(
+            "results/equivalence.md",
+            caption="../report/equivalence.rst",
+            category="Summary",
+        ),
     log:
         "logs/summarize.log",
     conda:

@@ -54,6 +54,7 @@ class Settings:
     init_high: float = 0.1
     seed: int = 0
     device: str = "auto"
+    device_fallback: str | None = None  # "cpu": run on the CPU, recorded as fallen back, when `device: cuda` has no GPU
     threads: int = 1
     warmup_epochs: int = 5
     repeats: int = 3
@@ -151,7 +152,13 @@ def run(framework: str, variant: str, x: np.ndarray, y: np.ndarray, settings: Se
     if settings.batch_size is not None and not 1 <= settings.batch_size <= len(x):
         raise ValueError(f"batch_size {settings.batch_size} must be between 1 and n = {len(x)}")
     variant_class = module.VARIANTS[variant]
-    runtime = module.configure(settings.device, settings.threads)
+    try:
+        runtime = module.configure(settings.device, settings.threads)
+        fell_back = False
+    except DeviceUnavailable:
+        if settings.device_fallback != "cpu":
+            raise
+        runtime, fell_back = module.configure("cpu", settings.threads), True
 
     repeats = []
     with runtime.scope():
@@ -178,10 +185,11 @@ def run(framework: str, variant: str, x: np.ndarray, y: np.ndarray, settings: Se
         "diverged_at_epoch": len(clock.losses) if clock.diverged else None,
         "framework_version": module.VERSION,
         "device": runtime.device_kind,
+        "device_fell_back": fell_back,
         "device_name": runtime.device_name,
         "threads": runtime.threads,
         "loss_name": variant_class.LOSS,
-        "fitted": {"w": first["w"], "b": first["b"]},
+        "fitted": {"w": finite_or_none(first["w"]), "b": finite_or_none(first["b"])},
         "loss_history": [finite_or_none(v) for v in clock.losses],
         "final_loss": finite_or_none(clock.losses[-1]) if clock.losses else None,
         "repeats_identical": all(
@@ -237,7 +245,12 @@ def train(framework: str, variant: str, dataset_path: str, metadata_path: str, s
         "variant": variant,
         **measured,
         "settings": dataclasses.asdict(settings),
-        "dataset": {"path": str(dataset_path), "sha256": metadata["sha256"], "n": int(len(arrays["x"]))},
+        "dataset": {
+            "path": str(dataset_path),
+            "sha256": metadata["sha256"],
+            "n": int(len(arrays["x"])),
+            "seed": metadata["spec"]["seed"],
+        },
         "environment": environment(),
         "finished_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }

@@ -5,6 +5,9 @@ Colours follow the framework and line styles the variant, the same in every figu
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import matplotlib
 
 matplotlib.use("Agg")  # files only, no display
@@ -18,6 +21,18 @@ FIGSIZE = (11, 5.5)
 DPI = 120
 LINESTYLES = ["-", "--", ":", "-.", (0, (5, 1, 1, 1)), (0, (1, 1))]
 REFERENCE_COLOR = "black"
+
+
+def save(fig, path) -> None:
+    """Write beside the target, then rename: an interrupted job leaves no half-drawn PNG."""
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.tmp.png")
+    try:
+        fig.savefig(temporary)
+        os.replace(temporary, path)
+    finally:
+        plt.close(fig)
+        temporary.unlink(missing_ok=True)
 
 
 def run_styles(results: list[dict]) -> dict[tuple[str, str], dict]:
@@ -85,8 +100,7 @@ def plot_fits(x: np.ndarray, y: np.ndarray, metadata: dict, results: list[dict],
     labels.insert(0, f"data (n = {metadata['n']})")
     fig.legend(handles, labels, loc="outside lower center", ncol=3, fontsize=8)
     fig.suptitle(f"Fitted lines: {subtitle(results, metadata)}")
-    fig.savefig(path)
-    plt.close(fig)
+    save(fig, path)
 
 
 def plot_losses(results: list[dict], metadata: dict, path) -> None:
@@ -119,8 +133,7 @@ def plot_losses(results: list[dict], metadata: dict, path) -> None:
     )
     ax.legend(fontsize=8)
     ax.grid(True, which="both", alpha=0.3)
-    fig.savefig(path)
-    plt.close(fig)
+    save(fig, path)
 
 
 def plot_timings(table: pd.DataFrame, results: list[dict], metadata: dict, path) -> None:
@@ -169,8 +182,7 @@ def plot_timings(table: pd.DataFrame, results: list[dict], metadata: dict, path)
     ax_total.invert_yaxis()
     ax_total.legend(handles=swatches, fontsize=8, loc="upper right")
     fig.suptitle(f"Timings: {subtitle(results, metadata)}")
-    fig.savefig(path)
-    plt.close(fig)
+    save(fig, path)
 
 
 PLOTS = {"fits", "losses", "timings"}

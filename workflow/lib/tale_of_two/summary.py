@@ -41,6 +41,7 @@ COLUMNS = [
     "repeats_identical",
     "framework_version",
     "device",
+    "device_fell_back",
     "device_name",
     "threads",
     "diverged_at_epoch",
@@ -95,7 +96,8 @@ def reference_rows(metadata: dict, x: np.ndarray, y: np.ndarray) -> list[dict]:
 
 
 def run_row(result: dict, metadata: dict, x: np.ndarray, y: np.ndarray) -> dict:
-    w, b = result["fitted"]["w"], result["fitted"]["b"]
+    # A diverged run may have no finite parameters: NaN keeps the row and the column types.
+    w, b = (np.nan if v is None else v for v in (result["fitted"]["w"], result["fitted"]["b"]))
     optimum = OPTIMUM_OF_LOSS[result["loss_name"]]
     timings, settings = result["timings"], result["settings"]
     return {
@@ -125,6 +127,7 @@ def run_row(result: dict, metadata: dict, x: np.ndarray, y: np.ndarray) -> dict:
         "repeats_identical": result["repeats_identical"],
         "framework_version": result["framework_version"],
         "device": result["device"],
+        "device_fell_back": result["device_fell_back"],
         "device_name": result["device_name"],
         "threads": result["threads"],
         "diverged_at_epoch": result["diverged_at_epoch"],
@@ -142,26 +145,34 @@ def summarize(results: list[dict], metadata: dict, x: np.ndarray, y: np.ndarray)
 
 def to_markdown(table: pd.DataFrame, metadata: dict) -> str:
     """The table a person reads: parameters, errors, losses and times, in readable units."""
+
+    def number(spec: str, scale: float = 1.0):
+        return lambda value: "" if pd.isna(value) else format(scale * value, spec)
+
+    status = [
+        "ok" if state == "ok" else f"{state} at epoch {int(epoch)}"
+        for state, epoch in zip(table["status"], table["diverged_at_epoch"], strict=True)
+    ]
     shown = pd.DataFrame(
         {
             "run": table["framework"] + "/" + table["variant"],
-            "status": table["status"],
-            "w": table["w"].map("{:.5f}".format),
-            "b": table["b"].map("{:.5f}".format),
-            "|w - w_ols|": table["w_err"].map("{:.1e}".format),
-            "|b - b_ols|": table["b_err"].map("{:.1e}".format),
+            "status": status,
+            "w": table["w"].map(number(".5f")),
+            "b": table["b"].map(number(".5f")),
+            "|w - w_ols|": table["w_err"].map(number(".1e")),
+            "|b - b_ols|": table["b_err"].map(number(".1e")),
             "final loss": [
                 "" if pd.isna(v) else f"{v:.4f} ({name})"
                 for v, name in zip(table["final_loss"], table["loss_name"], strict=True)
             ],
-            "epochs": table["epochs_run"].map(lambda v: "" if pd.isna(v) else f"{int(v)}"),
+            "epochs": table["epochs_run"].map(number(".0f")),
             "epoch time, ms (median [IQR])": [
                 "" if pd.isna(m) else f"{1e3 * m:.3f} [{1e3 * q1:.3f}, {1e3 * q3:.3f}]"
                 for m, q1, q3 in zip(
                     table["epoch_time_s"], table["epoch_time_q1_s"], table["epoch_time_q3_s"], strict=True
                 )
             ],
-            "training, s": table["train_time_s"].map(lambda v: "" if pd.isna(v) else f"{v:.3f}"),
+            "training, s": table["train_time_s"].map(number(".3f")),
             "version": table["framework_version"].fillna(""),
             "device": table["device"].fillna(""),
         }
@@ -173,3 +184,60 @@ def to_markdown(table: pd.DataFrame, metadata: dict) -> str:
         "MAE runs converge to the LAD line instead (reference row `lad`).\n\n"
     )
     return header + shown.to_markdown(index=False) + "\n"
+
+
+# Settings that must match for two frameworks to be expected to follow the same trajectory.
+SAME_TRAJECTORY_SETTINGS = ("lr", "epochs", "batch_size", "init", "init_low", "init_high", "seed")
+
+
+def equivalence(results: list[dict]) -> pd.DataFrame:
+    """For each variant run by several frameworks from the same shared start: how far apart they ended up.
+
+    Only pairs started from the shared uniform draw with the same settings are compared; a framework's
+    own initialiser starts elsewhere by design.
+    """
+    rows = []
+    comparable = [r for r in results if r["status"] == "ok" and r["settings"]["init"] == "uniform"]
+    for i, first in enumerate(comparable):
+        for second in comparable[i + 1 :]:
+            same_settings = all(first["settings"][k] == second["settings"][k] for k in SAME_TRAJECTORY_SETTINGS)
+            if first["variant"] != second["variant"] or first["framework"] == second["framework"] or not same_settings:
+                continue
+            losses = np.array([first["loss_history"], second["loss_history"]], dtype=float)
+            relative = np.abs(losses[0] - losses[1]) / np.maximum(np.abs(losses[1]), np.finfo(np.float32).tiny)
+            rows.append(
+                {
+                    "variant": first["variant"],
+                    "framework_a": first["framework"],
+                    "framework_b": second["framework"],
+                    "epochs": len(first["loss_history"]),
+                    "max_abs_loss_diff": float(np.max(np.abs(losses[0] - losses[1]))),
+                    "max_rel_loss_diff": float(np.max(relative)),
+                    "w_diff": abs(first["fitted"]["w"] - second["fitted"]["w"]),
+                    "b_diff": abs(first["fitted"]["b"] - second["fitted"]["b"]),
+                }
+            )
+    columns = [
+        "variant",
+        "framework_a",
+        "framework_b",
+        "epochs",
+        "max_abs_loss_diff",
+        "max_rel_loss_diff",
+        "w_diff",
+        "b_diff",
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def equivalence_markdown(table: pd.DataFrame) -> str:
+    text = (
+        "# Same start, same updates: do the frameworks agree?\n\n"
+        "Runs of one variant in different frameworks, started from the same shared draw of w and b with the same "
+        "settings, compared at every epoch.\n\n"
+    )
+    if table.empty:
+        return text + "No such pair in this configuration (set `init: uniform` on runs of the same variant).\n"
+    worst = table["max_rel_loss_diff"].max()
+    text += f"Largest relative difference in the loss at any epoch: **{worst:.2e}** (float32 resolution: 1.2e-07).\n\n"
+    return text + table.to_markdown(index=False, floatfmt=".3g") + "\n"

@@ -46,8 +46,8 @@ def configure(device: str, threads: int) -> Runtime:
 
 def to_batches(x, y, settings: Settings, device) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """Column tensors (n, 1) on the device, split into the configured mini-batches."""
-    x = torch.from_numpy(x).reshape(-1, 1).to(device)
-    y = torch.from_numpy(y).reshape(-1, 1).to(device)
+    x = torch.tensor(x.reshape(-1, 1), device=device)
+    y = torch.tensor(y.reshape(-1, 1), device=device)
     return [(x[part], y[part]) for part in settings.batches(len(x))]
 
 
