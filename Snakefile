@@ -15,6 +15,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/summarize.smk"
+include: "workflow/rules/bench.smk"
 
 
 rule all:

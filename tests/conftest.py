@@ -39,6 +39,7 @@ def make_result(
     epochs: int = 4,
     status: str = "ok",
     epoch_s: float = 0.001,
+    n: int = 64,
 ) -> dict:
     """A schema-valid result document with chosen numbers, as the train rule would write it."""
     history = [1.0 / (epoch + 1) for epoch in range(epochs)]
@@ -56,6 +57,7 @@ def make_result(
         "variant": variant,
         "status": status,
         "diverged_at_epoch": epochs if status == "diverged" else None,
+        "error": None,
         "framework_version": "1.0",
         "device": "cpu",
         "device_fell_back": False,
@@ -72,6 +74,8 @@ def make_result(
             "first_epoch_s": 0.1,
             "train_s": {**spread, "median": epochs * epoch_s, "count": 1},
             "epoch_s": spread,
+            "harness_overhead_s": 1e-6,
+            "memory_pass_s": {**spread, "median": epoch_s / 10},
             "warmup_epochs": 1,
             "repeats": 1,
             "epoch_times_s": [[epoch_s] * epochs],
@@ -90,7 +94,7 @@ def make_result(
             "warmup_epochs": 1,
             "repeats": 1,
         },
-        "dataset": {"path": "results/data/dataset.npz", "sha256": sha256, "n": 64, "seed": 7},
+        "dataset": {"path": "results/data/dataset.npz", "sha256": sha256, "n": n, "seed": 7},
         "environment": {
             "python": "3.11",
             "numpy": "2",

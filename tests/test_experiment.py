@@ -6,7 +6,7 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from tale_of_two.experiment import ConfigError, declared_variants, resolve_runs
+from tale_of_two.experiment import ConfigError, declared_variants, resolve_bench_runs, resolve_runs
 
 DEFAULT = yaml.safe_load((ROOT / "config/config.yaml").read_text())
 
@@ -22,7 +22,7 @@ def config(**changes):
     return cfg
 
 
-def test_default_config_is_the_article_s_five_runs():
+def test_default_config_is_the_article_s_five_runs_and_the_numpy_reference():
     runs = resolve_runs(DEFAULT)
     assert list(runs) == [
         ("torch", "scratch"),
@@ -30,6 +30,7 @@ def test_default_config_is_the_article_s_five_runs():
         ("tensorflow", "scratch"),
         ("tensorflow", "layers"),
         ("tensorflow", "fit"),
+        ("numpy", "scratch"),
     ]
     assert runs[("torch", "scratch")]["epochs"] == 500 and runs[("torch", "layers")]["epochs"] == 1500
     assert runs[("tensorflow", "fit")]["epochs"] == 500 and runs[("tensorflow", "fit")]["batch_size"] is None
@@ -62,7 +63,9 @@ def test_unknown_framework_is_named_with_the_known_ones():
 
 def test_unknown_variant_is_named_with_the_known_ones():
     with pytest.raises(
-        ConfigError, match=r"runs\.torch\.fit: unknown variant 'fit' for framework 'torch'; known: layers, scratch"
+        ConfigError,
+        match=r"runs\.torch\.fit: unknown variant 'fit' for framework 'torch'; "
+        r"known: layers, layers_compiled, scratch, scratch_compiled",
     ):
         resolve_runs(config(runs={"torch": {"fit": {}}}))
 
@@ -87,3 +90,19 @@ def test_declared_variants_are_read_without_importing(tmp_path):
     (tmp_path / "bare.py").write_text("X = 1\n")
     with pytest.raises(ConfigError, match="no `VARIANTS"):
         declared_variants("bare", tmp_path)
+
+
+def test_bench_runs_every_run_at_every_size_with_bench_settings():
+    runs = resolve_bench_runs(DEFAULT)
+    sizes = DEFAULT["bench"]["sizes"]
+    per_size = sum(len(variants) for variants in DEFAULT["bench"]["runs"].values())
+    assert len(runs) == len(sizes) * per_size
+    assert {n for n, _, _ in runs} == set(sizes)
+    settings = runs[(sizes[0], "torch", "scratch_compiled")]
+    assert settings["epochs"] == DEFAULT["bench"]["training"]["epochs"] and settings["lr"] == 0.001
+
+
+def test_bench_size_smaller_than_a_batch_is_named():
+    cfg = config(bench__sizes=[10, 1000], bench__training={"batch_size": 100, "epochs": 20, "warmup_epochs": 2})
+    with pytest.raises(ConfigError, match=r"bench \(n = 10\): runs\.numpy\.scratch: batch_size 100 is larger"):
+        resolve_bench_runs(cfg)

@@ -25,7 +25,7 @@ def fake_framework(monkeypatch):
     syncs = []
 
     class Runtime:
-        device_kind, device_name, threads = "cpu", "fake", 1
+        device_kind, device_name, threads = "cuda", "fake GPU", 1  # a device that needs synchronising
 
         def seed(self, seed):
             pass
@@ -65,7 +65,9 @@ def fake_framework(monkeypatch):
     def configure(device, threads):
         if device == "cuda":
             raise harness.DeviceUnavailable("device 'cuda' requested but fake sees no GPU")
-        return Runtime()
+        runtime = Runtime()
+        runtime.device_kind = device if device != "auto" else "cuda"
+        return runtime
 
     module.configure = configure
     monkeypatch.setitem(sys.modules, "tale_of_two.frameworks.fake", module)
@@ -94,6 +96,9 @@ def test_device_is_synchronised_before_every_clock_read(fake_framework):
     run("steady", epochs=10, warmup_epochs=1, repeats=1)
     # setup, clock start, one per epoch, end of training
     assert len(fake_framework) == 1 + 1 + 10 + 1
+    fake_framework.clear()
+    run("steady", epochs=10, warmup_epochs=1, repeats=1, device="cpu")
+    assert len(fake_framework) == 2  # on a synchronous CPU only setup and the end are synchronised
 
 
 def test_divergence_stops_training_and_is_reported(fake_framework):

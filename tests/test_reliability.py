@@ -51,8 +51,11 @@ def run_json(workdir, run):
         ("training: {learning_rate: 0.1}", ["'learning_rate' was unexpected", "['training']"]),
         ("optimizer: adam", ["'optimizer' was unexpected"]),
         ("runs: {torch: {scratch: {lr: 0}}}", ["['runs']['torch']['scratch']"]),
-        ("runs: {mxnet: {scratch: {}}}", ["runs.mxnet: unknown framework 'mxnet'; known: tensorflow, torch"]),
-        ("runs: {torch: {fit: {}}}", ["runs.torch.fit: unknown variant 'fit' for framework 'torch'; known: layers"]),
+        ("runs: {mxnet: {scratch: {}}}", ["runs.mxnet: unknown framework 'mxnet'; known: numpy, tensorflow, torch"]),
+        (
+            "runs: {torch: {fit: {}}}",
+            ["runs.torch.fit: unknown variant 'fit' for framework 'torch'; known: layers, layers_compiled"],
+        ),
         ("training: {batch_size: 1000}", ["runs.torch.scratch: batch_size 1000 is larger than dataset.n = 200"]),
         ("training: {warmup_epochs: 500}", ["warmup_epochs (500) must be below epochs (500)"]),
     ],
@@ -89,7 +92,14 @@ def test_same_config_twice_gives_identical_data_and_fits(tmp_path):
         snakemake(workdir, "--configfile", TINY, "--cores", "2", "results/summary.csv")
     for name in ("dataset.npz", "dataset.json"):
         assert (first / "results/data" / name).read_bytes() == (second / "results/data" / name).read_bytes()
-    for run in ["torch/scratch", "torch/layers", "tensorflow/scratch", "tensorflow/layers", "tensorflow/fit"]:
+    for run in [
+        "torch/scratch",
+        "torch/layers",
+        "tensorflow/scratch",
+        "tensorflow/layers",
+        "tensorflow/fit",
+        "numpy/scratch",
+    ]:
         a, b = run_json(first, run), run_json(second, run)
         assert a["fitted"] == b["fitted"] and a["loss_history"] == b["loss_history"], run
         assert a["repeats_identical"] and a["settings"]["seed"] == 0 and a["dataset"]["seed"] == 42

@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 
 from tale_of_two import harness
-from tale_of_two.experiment import FRAMEWORKS_DIR, declared_variants
+from tale_of_two.experiment import available_frameworks, declared_variants
 
 MSE_TOLERANCE = 1e-3
 MAE_TOLERANCE = 5e-3
-FRAMEWORKS = sorted(p.stem for p in FRAMEWORKS_DIR.glob("*.py") if p.stem != "__init__")
+FRAMEWORKS = available_frameworks()
 ALL_RUNS = [(framework, variant) for framework in FRAMEWORKS for variant in declared_variants(framework)]
 CONVERGED = {"mse": dict(lr=0.01, epochs=1000), "mae": dict(lr=0.005, epochs=600)}
 

@@ -10,7 +10,7 @@ import pytest
 from conftest import RESULT_SCHEMA, ROOT
 
 pytestmark = pytest.mark.e2e
-RUNS = ["torch/scratch", "torch/layers", "tensorflow/scratch", "tensorflow/layers", "tensorflow/fit"]
+RUNS = ["torch/scratch", "torch/layers", "tensorflow/scratch", "tensorflow/layers", "tensorflow/fit", "numpy/scratch"]
 # The tolerances of test_variants, for the same reasons.
 MSE_TOLERANCE, MAE_TOLERANCE = 1e-3, 5e-3
 
@@ -80,7 +80,7 @@ def test_converged_config_reaches_every_optimum(tmp_path):
     snakemake(tmp_path, "--configfile", str(ROOT / "config/converged.yaml"), "--cores", "2", "results/summary.csv")
     table = pd.read_csv(tmp_path / "results/summary.csv")
     runs = table[table["framework"] != "reference"]
-    assert len(runs) == 5 and (runs["status"] == "ok").all()
+    assert len(runs) == len(RUNS) and (runs["status"] == "ok").all()
     for _, run in runs.iterrows():
         tolerance = MSE_TOLERANCE if run["optimum"] == "ols" else MAE_TOLERANCE
         assert run["w_err_optimum"] < tolerance, run.to_dict()

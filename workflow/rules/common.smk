@@ -5,14 +5,22 @@ from pathlib import Path
 from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "lib"))
-from tale_of_two.experiment import put_interpreter_first_on_path, resolve_runs  # noqa: E402
+from tale_of_two.experiment import (  # noqa: E402
+    put_interpreter_first_on_path,
+    resolve_bench_runs,
+    resolve_runs,
+)
 
 validate(config, "../schemas/config.schema.yaml")
 RUNS = resolve_runs(config)
+BENCH_RUNS = resolve_bench_runs(config)
 
-FRAMEWORKS = sorted({framework for framework, _ in RUNS})
-VARIANTS = sorted({variant for _, variant in RUNS})
+FRAMEWORKS = sorted({key[-2] for key in [*RUNS, *BENCH_RUNS]})
+VARIANTS = sorted({key[-1] for key in [*RUNS, *BENCH_RUNS]})
 RUN_RESULTS = [f"results/runs/{framework}/{variant}.json" for framework, variant in RUNS]
+BENCH_RESULTS = [
+    f"results/bench/n{n}/runs/{framework}/{variant}.json" for n, framework, variant in BENCH_RUNS
+]
 ANALYSIS_CONTAINER = config["containers"].get("analysis")
 PLOTS = expand("results/plots/{plot}.png", plot=["fits", "losses", "timings"])
 WORKFLOW_DIR = Path(workflow.basedir) / "workflow"
@@ -29,9 +37,12 @@ wildcard_constraints:
     framework="|".join(FRAMEWORKS),
     variant="|".join(VARIANTS),
     plot="fits|losses|timings",
+    n=r"\d+",
 
 
 def run_settings(wildcards):
+    if "n" in wildcards.keys():
+        return BENCH_RUNS[(int(wildcards.n), wildcards.framework, wildcards.variant)]
     return RUNS[(wildcards.framework, wildcards.variant)]
 
 

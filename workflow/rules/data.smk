@@ -10,5 +10,6 @@ rule dataset:
         ANALYSIS_CONTAINER
     params:
         spec=config["dataset"],
+        lad=True,
     script:
         "../scripts/make_dataset.py"

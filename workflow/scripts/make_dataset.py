@@ -12,4 +12,4 @@ from tale_of_two.reference import dataset_metadata  # noqa: E402
 spec = DatasetSpec(**snakemake.params.spec)
 arrays = generate(spec)
 save_npz(snakemake.output.arrays, arrays)
-atomic_write_json(snakemake.output.metadata, dataset_metadata(spec, arrays))
+atomic_write_json(snakemake.output.metadata, dataset_metadata(spec, arrays, with_lad=snakemake.params.lad))

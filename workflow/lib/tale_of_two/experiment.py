@@ -17,11 +17,16 @@ class ConfigError(ValueError):
     """A config value the workflow cannot run with; the message names the key."""
 
 
+def available_frameworks(frameworks_dir: Path = FRAMEWORKS_DIR) -> list[str]:
+    """Every framework module; a leading underscore marks a helper module shared by several."""
+    return sorted(p.stem for p in frameworks_dir.glob("*.py") if not p.stem.startswith("_"))
+
+
 def declared_variants(framework: str, frameworks_dir: Path = FRAMEWORKS_DIR) -> list[str]:
     """The keys of `VARIANTS = {...}` in the framework's module, read without importing the framework."""
     module = frameworks_dir / f"{framework}.py"
-    if not module.is_file():
-        known = sorted(p.stem for p in frameworks_dir.glob("*.py") if p.stem != "__init__")
+    if framework.startswith("_") or not module.is_file():
+        known = available_frameworks(frameworks_dir)
         raise ConfigError(f"runs.{framework}: unknown framework {framework!r}; known: {', '.join(known)}")
     for node in ast.parse(module.read_text(), filename=str(module)).body:
         if (
@@ -68,3 +73,23 @@ def put_interpreter_first_on_path(interpreter: str) -> None:
     """Make `python` in job shell commands the environment running Snakemake, activated or not."""
     directory = str(Path(interpreter).parent)
     os.environ["PATH"] = os.pathsep.join([directory, os.environ.get("PATH", "")])
+
+
+def resolve_bench_runs(config: dict, frameworks_dir: Path = FRAMEWORKS_DIR) -> dict[tuple[int, str, str], dict]:
+    """{(n, framework, variant): settings} for the scaling benchmark: every bench run at every size."""
+    bench = config.get("bench")
+    if not bench:
+        return {}
+    runs = {}
+    for n in bench["sizes"]:
+        sized = {
+            "dataset": {**config["dataset"], "n": n},
+            "training": {**config["training"], **bench.get("training", {})},
+            "runs": bench["runs"],
+        }
+        try:
+            resolved = resolve_runs(sized, frameworks_dir)
+        except ConfigError as error:
+            raise ConfigError(f"bench (n = {n}): {error}") from None
+        runs.update({(n, framework, variant): settings for (framework, variant), settings in resolved.items()})
+    return runs

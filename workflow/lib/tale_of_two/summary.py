@@ -35,6 +35,9 @@ COLUMNS = [
     "epoch_time_q1_s",
     "epoch_time_q3_s",
     "first_epoch_s",
+    "harness_overhead_s",
+    "memory_pass_s",
+    "epoch_over_memory_pass",
     "setup_s",
     "import_s",
     "repeats",
@@ -45,6 +48,7 @@ COLUMNS = [
     "device_name",
     "threads",
     "diverged_at_epoch",
+    "error",
 ]
 
 
@@ -121,6 +125,8 @@ def run_row(result: dict, metadata: dict, x: np.ndarray, y: np.ndarray) -> dict:
         "epoch_time_q1_s": timings["epoch_s"]["q1"],
         "epoch_time_q3_s": timings["epoch_s"]["q3"],
         "first_epoch_s": timings["first_epoch_s"],
+        "harness_overhead_s": timings["harness_overhead_s"],
+        "memory_pass_s": timings["memory_pass_s"]["median"],
         "setup_s": timings["setup_s"],
         "import_s": timings["import_s"],
         "repeats": timings["repeats"],
@@ -131,6 +137,7 @@ def run_row(result: dict, metadata: dict, x: np.ndarray, y: np.ndarray) -> dict:
         "device_name": result["device_name"],
         "threads": result["threads"],
         "diverged_at_epoch": result["diverged_at_epoch"],
+        "error": result["error"],
     }
 
 
@@ -140,6 +147,8 @@ def summarize(results: list[dict], metadata: dict, x: np.ndarray, y: np.ndarray)
     table = pd.DataFrame(rows).reindex(columns=COLUMNS)
     table["w_err"] = (table["w"] - metadata["ols"]["w"]).abs()
     table["b_err"] = (table["b"] - metadata["ols"]["b"]).abs()
+    # How many times the bare memory pass over the same bytes an epoch takes (1 would be the bound).
+    table["epoch_over_memory_pass"] = table["epoch_time_s"] / table["memory_pass_s"]
     return table
 
 
@@ -150,7 +159,7 @@ def to_markdown(table: pd.DataFrame, metadata: dict) -> str:
         return lambda value: "" if pd.isna(value) else format(scale * value, spec)
 
     status = [
-        "ok" if state == "ok" else f"{state} at epoch {int(epoch)}"
+        f"diverged at epoch {int(epoch)}" if state == "diverged" else state
         for state, epoch in zip(table["status"], table["diverged_at_epoch"], strict=True)
     ]
     shown = pd.DataFrame(

@@ -175,4 +175,32 @@ class Fit:
         return float(self.model.dense.kernel.numpy()[0, 0]), float(self.model.dense.bias.numpy()[0])
 
 
-VARIANTS = {"scratch": Scratch, "layers": Layers, "fit": Fit}
+# --- compiled: the same loops traced once into a graph by tf.function ----------------------------------
+# (Keras fit already runs its step as a tf.function; its XLA option, jit_compile, is refused under the
+# op determinism this project turns on, so there is no separate compiled fit.)
+
+
+class ScratchCompiled(Scratch):
+    COMPILED = True
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.epoch = tf.function(self.epoch)
+
+
+class LayersCompiled(Layers):
+    COMPILED = True
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.optimizer.build(self.model.trainable_variables)  # its variables must exist before tracing
+        self.epoch = tf.function(self.epoch)
+
+
+VARIANTS = {
+    "scratch": Scratch,
+    "layers": Layers,
+    "fit": Fit,
+    "scratch_compiled": ScratchCompiled,
+    "layers_compiled": LayersCompiled,
+}

@@ -146,4 +146,28 @@ class Layers:
         return self.model.linear.weight.item(), self.model.linear.bias.item()
 
 
-VARIANTS = {"scratch": Scratch, "layers": Layers}
+# --- compiled: the same loops, compiled by torch.compile (TorchInductor; needs a C++ compiler on CPU) ---
+
+
+class ScratchCompiled(Scratch):
+    COMPILED = True
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.epoch = torch.compile(self.epoch)
+
+
+class LayersCompiled(Layers):
+    COMPILED = True
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.epoch = torch.compile(self.epoch)
+
+
+VARIANTS = {
+    "scratch": Scratch,
+    "layers": Layers,
+    "scratch_compiled": ScratchCompiled,
+    "layers_compiled": LayersCompiled,
+}

@@ -1,0 +1,18 @@
+"""Rule `bench_summary`: the scaling table, its goals, and the log-log plot."""
+
+import json
+import sys
+from pathlib import Path
+
+sys.stderr = open(snakemake.log[0], "w")
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "lib"))
+
+from tale_of_two.bench import plot_scaling, scaling_markdown, scaling_table  # noqa: E402
+from tale_of_two.data import atomic_write_bytes  # noqa: E402
+
+results = [json.loads(Path(path).read_text()) for path in snakemake.input]
+table = scaling_table(results)
+atomic_write_bytes(snakemake.output.csv, table.to_csv(index=False).encode())
+atomic_write_bytes(snakemake.output.markdown, scaling_markdown(table).encode())
+plot_scaling(table, results, snakemake.output.plot)
+print(scaling_markdown(table), file=sys.stderr)
