@@ -22,4 +22,5 @@ rule all:
     input:
         "results/summary.csv",
         "results/summary.md",
+        "results/api_differences.md",
         PLOTS,

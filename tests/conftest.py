@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,25 @@ from tale_of_two import data, reference
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULT_SCHEMA = json.loads((ROOT / "workflow/schemas/result.schema.json").read_text())
+RUNS = ["torch/scratch", "torch/layers", "tensorflow/scratch", "tensorflow/layers", "tensorflow/fit", "numpy/scratch"]
+TINY_ARGS = ("--configfile", str(ROOT / "tests/config/tiny.yaml"))
+
+
+def snakemake(workdir, *args, check=True):
+    """The real command line on the real Snakefile, in `workdir`; fails the test with its output."""
+    command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir), *args]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    if check and done.returncode != 0:
+        pytest.fail(f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
+    return done
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """The whole pipeline once on tests/config/tiny.yaml, shared by the tests that read its outputs."""
+    workdir = tmp_path_factory.mktemp("tiny")
+    snakemake(workdir, *TINY_ARGS, "--cores", "2")
+    return workdir
 
 
 @pytest.fixture(scope="session")

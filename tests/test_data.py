@@ -1,6 +1,8 @@
 """Rule `dataset`: deterministic data, right optima, safe and checked loading."""
 
 import hashlib
+import os
+import stat
 import zipfile
 
 import numpy as np
@@ -100,3 +102,12 @@ def test_pickled_arrays_are_refused(tmp_path):
 def test_missing_file_is_named(tmp_path):
     with pytest.raises(data.DatasetError, match="not found"):
         data.load(tmp_path / "nope.npz")
+
+
+def test_written_files_get_the_usual_permissions(tmp_path, arrays):
+    data.save_npz(tmp_path / "d.npz", arrays)
+    data.atomic_write_json(tmp_path / "d.json", {"a": 1})
+    umask = os.umask(0)
+    os.umask(umask)
+    for name in ("d.npz", "d.json"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o666 & ~umask

@@ -12,18 +12,10 @@ import time
 
 import pandas as pd
 import pytest
-from conftest import ROOT
+from conftest import ROOT, RUNS, snakemake
 
 pytestmark = pytest.mark.e2e
 TINY = str(ROOT / "tests/config/tiny.yaml")
-
-
-def snakemake(workdir, *args, check=True, **popen):
-    command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir), *args]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=900)
-    if check and done.returncode != 0:
-        pytest.fail(f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-    return done
 
 
 def config_file(directory, text):
@@ -92,14 +84,7 @@ def test_same_config_twice_gives_identical_data_and_fits(tmp_path):
         snakemake(workdir, "--configfile", TINY, "--cores", "2", "results/summary.csv")
     for name in ("dataset.npz", "dataset.json"):
         assert (first / "results/data" / name).read_bytes() == (second / "results/data" / name).read_bytes()
-    for run in [
-        "torch/scratch",
-        "torch/layers",
-        "tensorflow/scratch",
-        "tensorflow/layers",
-        "tensorflow/fit",
-        "numpy/scratch",
-    ]:
+    for run in RUNS:
         a, b = run_json(first, run), run_json(second, run)
         assert a["fitted"] == b["fitted"] and a["loss_history"] == b["loss_history"], run
         assert a["repeats_identical"] and a["settings"]["seed"] == 0 and a["dataset"]["seed"] == 42

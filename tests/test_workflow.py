@@ -7,27 +7,11 @@ import sys
 import jsonschema
 import pandas as pd
 import pytest
-from conftest import RESULT_SCHEMA, ROOT
+from conftest import RESULT_SCHEMA, ROOT, RUNS, TINY_ARGS, snakemake
 
 pytestmark = pytest.mark.e2e
-RUNS = ["torch/scratch", "torch/layers", "tensorflow/scratch", "tensorflow/layers", "tensorflow/fit", "numpy/scratch"]
 # The tolerances of test_variants, for the same reasons.
 MSE_TOLERANCE, MAE_TOLERANCE = 1e-3, 5e-3
-
-
-def snakemake(workdir, *args, check=True):
-    command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir), *args]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=900)
-    if check and done.returncode != 0:
-        pytest.fail(f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
-    return done
-
-
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("tiny")
-    snakemake(workdir, "--configfile", str(ROOT / "tests/config/tiny.yaml"), "--cores", "2")
-    return workdir
 
 
 def test_pipeline_writes_summary_plots_results_and_logs(tiny_run):
@@ -43,6 +27,8 @@ def test_pipeline_writes_summary_plots_results_and_logs(tiny_run):
     assert (tiny_run / "results/summary.md").read_text().count("| torch/") == 2
     for plot in ("fits", "losses", "timings"):
         assert (tiny_run / f"results/plots/{plot}.png").stat().st_size > 10_000
+    api = (tiny_run / "results/api_differences.md").read_text()
+    assert all(f"| {run}" in api or f" {run} " in api for run in RUNS)
     metadata = json.loads((tiny_run / "results/data/dataset.json").read_text())
     for run in RUNS:
         result = json.loads((tiny_run / f"results/runs/{run}.json").read_text())
@@ -54,7 +40,7 @@ def test_pipeline_writes_summary_plots_results_and_logs(tiny_run):
 
 
 def test_rerun_with_nothing_changed_runs_no_job(tiny_run):
-    done = snakemake(tiny_run, "--configfile", str(ROOT / "tests/config/tiny.yaml"), "--cores", "2")
+    done = snakemake(tiny_run, *TINY_ARGS, "--cores", "2")
     assert "Nothing to be done" in done.stdout + done.stderr
 
 
@@ -62,14 +48,7 @@ def test_one_result_can_be_rebuilt_alone(tiny_run):
     target = tiny_run / "results/runs/torch/scratch.json"
     before = json.loads(target.read_text())
     target.unlink()
-    done = snakemake(
-        tiny_run,
-        "--configfile",
-        str(ROOT / "tests/config/tiny.yaml"),
-        "--cores",
-        "1",
-        "results/runs/torch/scratch.json",
-    )
+    done = snakemake(tiny_run, *TINY_ARGS, "--cores", "1", "results/runs/torch/scratch.json")
     assert "train" in done.stdout + done.stderr
     after = json.loads(target.read_text())
     assert after["fitted"] == before["fitted"] and after["loss_history"] == before["loss_history"]

@@ -26,6 +26,10 @@ PLOTS = expand("results/plots/{plot}.png", plot=["fits", "losses", "timings"])
 WORKFLOW_DIR = Path(workflow.basedir) / "workflow"
 TRAIN_SCRIPT = WORKFLOW_DIR / "scripts" / "train.py"
 RESULT_SCHEMA = WORKFLOW_DIR / "schemas" / "result.schema.json"
+FRAMEWORK_MODULES = [
+    WORKFLOW_DIR / "lib" / "tale_of_two" / "frameworks" / f"{framework}.py"
+    for framework in sorted({framework for framework, _ in RUNS})
+]
 
 if not workflow.deployment_settings.deployment_method:
     # Run locally, jobs' `python` is the environment running Snakemake (it has the frameworks),
@@ -36,7 +40,6 @@ if not workflow.deployment_settings.deployment_method:
 wildcard_constraints:
     framework="|".join(FRAMEWORKS),
     variant="|".join(VARIANTS),
-    plot="fits|losses|timings",
     n=r"\d+",
 
 

@@ -1,7 +1,11 @@
 rule dataset:
     output:
         arrays="results/data/dataset.npz",
-        metadata="results/data/dataset.json",
+        metadata=report(
+            "results/data/dataset.json",
+            caption="../report/dataset.rst",
+            category="Data",
+        ),
     log:
         "logs/dataset.log",
     conda:

@@ -5,16 +5,17 @@ rule summarize:
         metadata="results/data/dataset.json",
         result_schema=RESULT_SCHEMA,
     output:
-        csv=report(
-            "results/summary.csv",
-            caption="../report/summary.rst",
-            category="Summary",
-        ),
+        csv="results/summary.csv",
         markdown="results/summary.md",
+        html=report(
+            "results/summary.html",
+            caption="../report/summary.rst",
+            category="Fits",
+        ),
         equivalence=report(
             "results/equivalence.md",
             caption="../report/equivalence.rst",
-            category="Summary",
+            category="Fits",
         ),
     log:
         "logs/summarize.log",
@@ -33,16 +34,44 @@ rule plot:
         arrays="results/data/dataset.npz",
         metadata="results/data/dataset.json",
     output:
-        report(
-            "results/plots/{plot}.png",
-            caption="../report/plot.rst",
-            category="Plots",
+        fits=report("results/plots/fits.png", caption="../report/fits.rst", category="Fits"),
+        losses=report(
+            "results/plots/losses.png",
+            caption="../report/losses.rst",
+            category="Convergence",
+        ),
+        timings=report(
+            "results/plots/timings.png",
+            caption="../report/timings.rst",
+            category="Timing",
         ),
     log:
-        "logs/plot/{plot}.log",
+        "logs/plot.log",
     conda:
         "../../envs/analysis.yaml"
     container:
         ANALYSIS_CONTAINER
     script:
         "../scripts/plot.py"
+
+
+rule api_differences:
+    input:
+        modules=FRAMEWORK_MODULES,
+    output:
+        markdown="results/api_differences.md",
+        html=report(
+            "results/api_differences.html",
+            caption="../report/api_differences.rst",
+            category="APIs",
+        ),
+    log:
+        "logs/api_differences.log",
+    conda:
+        "../../envs/analysis.yaml"
+    container:
+        ANALYSIS_CONTAINER
+    params:
+        runs=list(RUNS),
+    script:
+        "../scripts/api_differences.py"

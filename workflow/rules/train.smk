@@ -6,7 +6,12 @@ rule train:
         # The code that fits: editing it reruns the affected jobs.
         code=training_code,
     output:
-        "results/runs/{framework}/{variant}.json",
+        report(
+            "results/runs/{framework}/{variant}.json",
+            caption="../report/run.rst",
+            category="Runs",
+            subcategory="{framework}",
+        ),
     log:
         "logs/train/{framework}/{variant}.log",
     benchmark:

@@ -1,4 +1,4 @@
-"""Rule `plot`: draw one comparison figure (fits, losses or timings) from the checked results."""
+"""Rule `plot`: the three comparison figures (fits, losses, timings) from the checked results."""
 
 import json
 import sys
@@ -14,12 +14,7 @@ from tale_of_two.data import load  # noqa: E402
 
 metadata = json.loads(Path(snakemake.input.metadata).read_text())
 results = [json.loads(Path(path).read_text()) for path in snakemake.input.runs]
-output = snakemake.output[0]
-plot = snakemake.wildcards.plot
-if plot == "fits":
-    arrays = load(snakemake.input.arrays, expected_sha256=metadata["sha256"])
-    plots.plot_fits(arrays["x"], arrays["y"], metadata, results, output)
-elif plot == "losses":
-    plots.plot_losses(results, metadata, output)
-else:
-    plots.plot_timings(pd.read_csv(snakemake.input.summary), results, metadata, output)
+arrays = load(snakemake.input.arrays, expected_sha256=metadata["sha256"])
+plots.plot_fits(arrays["x"], arrays["y"], metadata, results, snakemake.output.fits)
+plots.plot_losses(results, metadata, snakemake.output.losses)
+plots.plot_timings(pd.read_csv(snakemake.input.summary), results, metadata, snakemake.output.timings)

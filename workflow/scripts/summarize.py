@@ -8,7 +8,7 @@ sys.stderr = open(snakemake.log[0], "w")
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "lib"))
 
 from tale_of_two.data import atomic_write_bytes, load  # noqa: E402
-from tale_of_two.summary import equivalence, equivalence_markdown, load_result, summarize, to_markdown  # noqa: E402
+from tale_of_two.summary import equivalence, equivalence_markdown, load_result, summarize, to_html, to_markdown  # noqa: E402
 
 metadata = json.loads(Path(snakemake.input.metadata).read_text())
 arrays = load(snakemake.input.arrays, expected_sha256=metadata["sha256"])
@@ -17,4 +17,5 @@ results = [load_result(path, schema, metadata["sha256"]) for path in snakemake.i
 table = summarize(results, metadata, arrays["x"], arrays["y"])
 atomic_write_bytes(snakemake.output.csv, table.to_csv(index=False).encode())
 atomic_write_bytes(snakemake.output.markdown, to_markdown(table, metadata).encode())
+atomic_write_bytes(snakemake.output.html, to_html(table).encode())
 atomic_write_bytes(snakemake.output.equivalence, equivalence_markdown(equivalence(results)).encode())

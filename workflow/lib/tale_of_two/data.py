@@ -62,6 +62,13 @@ def ols(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float(w), float(b)
 
 
+def _readable(tmp: str) -> None:
+    """mkstemp makes files only the owner can read; give the final file the usual umask permissions."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write beside the target, then rename: a reader never sees half a file."""
     path = Path(path)
@@ -72,6 +79,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        _readable(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -91,6 +99,7 @@ def save_npz(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None:
     try:
         with open(tmp, "wb") as handle:
             np.savez(handle, **{name: arrays[name] for name in ARRAY_NAMES})
+        _readable(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -250,3 +250,69 @@ def equivalence_markdown(table: pd.DataFrame) -> str:
     worst = table["max_rel_loss_diff"].max()
     text += f"Largest relative difference in the loss at any epoch: **{worst:.2e}** (float32 resolution: 1.2e-07).\n\n"
     return text + table.to_markdown(index=False, floatfmt=".3g") + "\n"
+
+
+def to_html(table: pd.DataFrame) -> str:
+    """The summary for the report, marking what a reader looks for: best and worst fit, fastest and
+    slowest epoch (among runs that finished), and any run that diverged or could not run."""
+    runs = table[table["framework"] != "reference"]
+    finished = runs[runs["status"] == "ok"]
+    shown = pd.DataFrame(
+        {
+            "run": table["framework"] + "/" + table["variant"],
+            "status": table["status"],
+            "w": table["w"],
+            "b": table["b"],
+            "optimum": table["optimum"].fillna(""),
+            "|w - optimum|": table["w_err_optimum"],
+            "|b - optimum|": table["b_err_optimum"],
+            "final loss": table["final_loss"],
+            "loss": table["loss_name"],
+            "epochs": table["epochs_run"],
+            "epoch, ms": 1e3 * table["epoch_time_s"],
+            "training, s": table["train_time_s"],
+            "device": table["device"].fillna(""),
+            "version": table["framework_version"].fillna(""),
+        }
+    )
+    error = finished["w_err_optimum"] + finished["b_err_optimum"]
+    marks = pd.DataFrame("", index=shown.index, columns=shown.columns)
+    best, worst = "background-color:#d4f4d4", "background-color:#f8d4d4"
+    if not finished.empty:
+        for column in ("|w - optimum|", "|b - optimum|"):
+            marks.loc[error.idxmin(), column], marks.loc[error.idxmax(), column] = best, worst
+        marks.loc[finished["epoch_time_s"].idxmin(), "epoch, ms"] = best
+        marks.loc[finished["epoch_time_s"].idxmax(), "epoch, ms"] = worst
+    for index in runs.index[runs["status"] != "ok"]:
+        marks.loc[index, :] = "background-color:#ffe4b0"
+    styler = (
+        shown.style.apply(lambda _: marks, axis=None)
+        .format(
+            {
+                "w": "{:.5f}",
+                "b": "{:.5f}",
+                "final loss": "{:.5f}",
+                "epoch, ms": "{:.3f}",
+                "training, s": "{:.3f}",
+                "|w - optimum|": "{:.1e}",
+                "|b - optimum|": "{:.1e}",
+                "epochs": "{:.0f}",
+            },
+            na_rep="",
+        )
+        .hide(axis="index")
+        .set_table_styles(
+            [
+                {"selector": "td, th", "props": "border:1px solid #ccc;padding:.3em .5em"},
+                {"selector": "", "props": "border-collapse:collapse;font-family:sans-serif"},
+            ]
+        )
+    )
+    legend = (
+        "<p>Green: best fit (distance to the optimum of its own loss) and fastest epoch among finished runs; red: "
+        "worst and slowest; orange rows: runs that diverged or could not run.</p>"
+    )
+    return (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Summary</title></head><body>{legend}"
+        f"{styler.to_html()}</body></html>\n"
+    )

@@ -41,6 +41,18 @@ def configure(device: str, threads: int) -> Runtime:
 
 class Scratch:
     LOSS = "mse"
+    API = {
+        "parameters": "`np.float32` scalars",
+        "model": "none: `self.w * x + self.b`",
+        "forward": "`self.w * x + self.b`",
+        "loss": "hand-written: `np.mean(residual * residual)`",
+        "gradients": "by hand: `np.mean(residual * x)`, `np.mean(residual)`",
+        "update": "`self.w -= self.lr * grad_w`",
+        "zero_grad": "not needed",
+        "optimizer": "none: naive gradient descent",
+        "training": "custom loop over epochs",
+        "read": "`float(self.w)`",
+    }
 
     def __init__(self, x, y, settings: Settings, runtime: Runtime):
         self.batches = [(x[part], y[part]) for part in settings.batches(len(x))]

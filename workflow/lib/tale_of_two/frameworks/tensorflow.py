@@ -83,6 +83,18 @@ def squared_error(y_pred: tf.Tensor, y_true: tf.Tensor) -> tf.Tensor:
 
 class Scratch:
     LOSS = "mse"
+    API = {
+        "parameters": "`tf.Variable(w0)`, `tf.Variable(b0)`",
+        "model": "`tf.Module` subclass",
+        "forward": "`__call__(self, x)`: `self.w * x + self.b`",
+        "loss": "hand-written: `tf.reduce_mean(tf.square(y_pred - y_true))`",
+        "gradients": "`tf.GradientTape()`, `tape.gradient(loss, [self.model.w, self.model.b])`",
+        "update": "`self.model.w.assign_sub(self.lr * dw)`",
+        "zero_grad": "not needed: each tape records afresh",
+        "optimizer": "none: naive gradient descent",
+        "training": "custom loop over epochs",
+        "read": "`self.model.w.numpy()`",
+    }
 
     def __init__(self, x, y, settings: Settings, runtime: Runtime):
         self.batches = to_batches(x, y, settings)
@@ -131,6 +143,18 @@ def build_model(settings: Settings) -> LinearModel:
 
 class Layers:
     LOSS = "mse"
+    API = {
+        "parameters": "created by `keras.layers.Dense(1)`",
+        "model": "`keras.Model` subclass",
+        "forward": "`call(self, x)`: `self.dense(x)`",
+        "loss": "`tf.losses.mse(y, self.model(x))`",
+        "gradients": "`tf.GradientTape()`, `tape.gradient(loss, self.model.trainable_variables)`",
+        "update": "`self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))`",
+        "zero_grad": "not needed: each tape records afresh",
+        "optimizer": "`keras.optimizers.SGD(learning_rate=settings.lr)`",
+        "training": "custom loop over epochs",
+        "read": "`self.model.dense.kernel.numpy()`",
+    }
 
     def __init__(self, x, y, settings: Settings, runtime: Runtime):
         self.batches = to_batches(x, y, settings)
@@ -156,6 +180,18 @@ class Layers:
 
 class Fit:
     LOSS = "mae"
+    API = {
+        "parameters": "created by `keras.layers.Dense(1)`",
+        "model": "`keras.Model` subclass",
+        "forward": "`call(self, x)`: `self.dense(x)`",
+        "loss": '`loss="mean_absolute_error"` in `compile`',
+        "gradients": "inside `fit`",
+        "update": "inside `fit`",
+        "zero_grad": "not needed",
+        "optimizer": "`keras.optimizers.SGD(learning_rate=settings.lr)` in `compile`",
+        "training": "`self.model.compile(...)`, then `self.model.fit(self.x, self.y, epochs=epochs, batch_size=...)`",
+        "read": "`self.model.dense.kernel.numpy()`",
+    }
 
     def __init__(self, x, y, settings: Settings, runtime: Runtime):
         self.x, self.y = x.reshape(-1, 1), y.reshape(-1, 1)
@@ -182,6 +218,7 @@ class Fit:
 
 class ScratchCompiled(Scratch):
     COMPILED = True
+    API = {**Scratch.API, "training": "custom loop, epoch traced by `tf.function(self.epoch)`"}
 
     def __init__(self, *args):
         super().__init__(*args)
@@ -190,6 +227,7 @@ class ScratchCompiled(Scratch):
 
 class LayersCompiled(Layers):
     COMPILED = True
+    API = {**Layers.API, "training": "custom loop, epoch traced by `tf.function(self.epoch)`"}
 
     def __init__(self, *args):
         super().__init__(*args)

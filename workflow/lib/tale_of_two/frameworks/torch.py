@@ -79,6 +79,18 @@ def squared_error(y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
 
 class Scratch:
     LOSS = "mse"
+    API = {
+        "parameters": "`nn.Parameter(w0)`, `nn.Parameter(b0)`",
+        "model": "`nn.Module` subclass",
+        "forward": "`forward(self, x)`: `self.w * x + self.b`",
+        "loss": "hand-written: `torch.mean(torch.square(y_pred - y_true))`",
+        "gradients": "`loss.backward()`",
+        "update": "`param -= self.lr * param.grad` inside `torch.no_grad()`",
+        "zero_grad": "`param.grad.zero_()`",
+        "optimizer": "none: naive gradient descent",
+        "training": "custom loop over epochs",
+        "read": "`self.model.w.item()`",
+    }
 
     def __init__(self, x, y, settings: Settings, runtime: Runtime):
         self.batches = to_batches(x, y, settings, runtime.device)
@@ -120,6 +132,18 @@ class LinearModel(nn.Module):
 
 class Layers:
     LOSS = "mse"
+    API = {
+        "parameters": "created by `nn.Linear(1, 1)`",
+        "model": "`nn.Module` subclass",
+        "forward": "`forward(self, x)`: `self.linear(x)`",
+        "loss": "`nn.MSELoss()`",
+        "gradients": "`loss.backward()`",
+        "update": "`self.optimizer.step()`",
+        "zero_grad": "`self.optimizer.zero_grad()`",
+        "optimizer": "`optim.SGD(self.model.parameters(), lr=settings.lr)`",
+        "training": "custom loop over epochs",
+        "read": "`self.model.linear.weight.item()`",
+    }
 
     def __init__(self, x, y, settings: Settings, runtime: Runtime):
         self.batches = to_batches(x, y, settings, runtime.device)
@@ -151,6 +175,7 @@ class Layers:
 
 class ScratchCompiled(Scratch):
     COMPILED = True
+    API = {**Scratch.API, "training": "custom loop, epoch compiled by `torch.compile(self.epoch)`"}
 
     def __init__(self, *args):
         super().__init__(*args)
@@ -159,6 +184,7 @@ class ScratchCompiled(Scratch):
 
 class LayersCompiled(Layers):
     COMPILED = True
+    API = {**Layers.API, "training": "custom loop, epoch compiled by `torch.compile(self.epoch)`"}
 
     def __init__(self, *args):
         super().__init__(*args)
