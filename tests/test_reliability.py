@@ -78,14 +78,12 @@ def test_divergence_is_a_result_and_the_rest_of_the_dag_completes(tmp_path):
         assert (tmp_path / f"results/plots/{plot}.png").stat().st_size > 10_000
 
 
-def test_same_config_twice_gives_identical_data_and_fits(tmp_path):
-    first, second = tmp_path / "first", tmp_path / "second"
-    for workdir in (first, second):
-        snakemake(workdir, "--configfile", TINY, "--cores", "2", "results/summary.csv")
+def test_same_config_twice_gives_identical_data_and_fits(tiny_run, tmp_path):
+    snakemake(tmp_path, "--configfile", TINY, "--cores", "2", "results/summary.csv")
     for name in ("dataset.npz", "dataset.json"):
-        assert (first / "results/data" / name).read_bytes() == (second / "results/data" / name).read_bytes()
+        assert (tiny_run / "results/data" / name).read_bytes() == (tmp_path / "results/data" / name).read_bytes()
     for run in RUNS:
-        a, b = run_json(first, run), run_json(second, run)
+        a, b = run_json(tiny_run, run), run_json(tmp_path, run)
         assert a["fitted"] == b["fitted"] and a["loss_history"] == b["loss_history"], run
         assert a["repeats_identical"] and a["settings"]["seed"] == 0 and a["dataset"]["seed"] == 42
 
