@@ -31,10 +31,9 @@ FRAMEWORK_MODULES = [
     for framework in sorted({framework for framework, _ in RUNS})
 ]
 
-if not workflow.deployment_settings.deployment_method:
-    # Run locally, jobs' `python` is the environment running Snakemake (it has the frameworks),
-    # even when that environment is not activated. In a container or conda env, it is that env's own.
-    put_interpreter_first_on_path(sys.executable)
+# Jobs' `python` is the environment running Snakemake (it has the frameworks), activated or not. Inside a
+# container apptainer does not pass the host's PATH in, and conda puts its env first: they use their own.
+put_interpreter_first_on_path(sys.executable)
 
 
 wildcard_constraints:
