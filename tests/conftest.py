@@ -13,7 +13,19 @@ from tale_of_two import data, reference
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULT_SCHEMA = json.loads((ROOT / "workflow/schemas/result.schema.json").read_text())
-RUNS = ["torch/scratch", "torch/layers", "tensorflow/scratch", "tensorflow/layers", "tensorflow/fit", "numpy/scratch"]
+RUNS = [
+    "torch/scratch",
+    "torch/layers",
+    "tensorflow/scratch",
+    "tensorflow/layers",
+    "tensorflow/fit",
+    "jax/scratch",
+    "jax/layers",
+    "keras_tensorflow/fit",
+    "keras_torch/fit",
+    "keras_jax/fit",
+    "numpy/scratch",
+]
 TINY_ARGS = ("--configfile", str(ROOT / "tests/config/tiny.yaml"))
 
 

@@ -92,4 +92,4 @@ def test_bench_target_builds_a_dataset_per_size_and_every_run_at_every_size(tmp_
 @pytest.mark.e2e
 def test_default_target_runs_no_benchmark_job(tmp_path):
     output = dry_run(tmp_path)
-    assert count(output, "bench_train") == 0 and count(output, "train") == 6
+    assert count(output, "bench_train") == 0 and count(output, "train") == 10

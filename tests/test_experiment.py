@@ -31,6 +31,10 @@ def test_default_config_is_the_article_s_five_runs_and_the_numpy_reference():
         ("tensorflow", "layers"),
         ("tensorflow", "fit"),
         ("numpy", "scratch"),
+        ("jax", "scratch"),
+        ("jax", "layers"),
+        ("keras_torch", "fit"),
+        ("keras_jax", "fit"),
     ]
     assert runs[("torch", "scratch")]["epochs"] == 500 and runs[("torch", "layers")]["epochs"] == 1500
     assert runs[("tensorflow", "fit")]["epochs"] == 500 and runs[("tensorflow", "fit")]["batch_size"] is None

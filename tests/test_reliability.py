@@ -43,7 +43,10 @@ def run_json(workdir, run):
         ("training: {learning_rate: 0.1}", ["'learning_rate' was unexpected", "['training']"]),
         ("optimizer: adam", ["'optimizer' was unexpected"]),
         ("runs: {torch: {scratch: {lr: 0}}}", ["['runs']['torch']['scratch']"]),
-        ("runs: {mxnet: {scratch: {}}}", ["runs.mxnet: unknown framework 'mxnet'; known: numpy, tensorflow, torch"]),
+        (
+            "runs: {mxnet: {scratch: {}}}",
+            ["runs.mxnet: unknown framework 'mxnet'; known: ", "numpy, tensorflow, torch"],
+        ),
         (
             "runs: {torch: {fit: {}}}",
             ["runs.torch.fit: unknown variant 'fit' for framework 'torch'; known: layers, layers_compiled"],

@@ -59,7 +59,9 @@ def test_converged_config_reaches_every_optimum(tmp_path):
     snakemake(tmp_path, "--configfile", str(ROOT / "config/converged.yaml"), "--cores", "2", "results/summary.csv")
     table = pd.read_csv(tmp_path / "results/summary.csv")
     runs = table[table["framework"] != "reference"]
-    assert len(runs) == len(RUNS) and (runs["status"] == "ok").all()
+    # converged.yaml leaves out keras_tensorflow/fit: it is tensorflow/fit, number for number.
+    assert sorted(runs["framework"] + "/" + runs["variant"]) == sorted(set(RUNS) - {"keras_tensorflow/fit"})
+    assert (runs["status"] == "ok").all()
     for _, run in runs.iterrows():
         tolerance = MSE_TOLERANCE if run["optimum"] == "ols" else MAE_TOLERANCE
         assert run["w_err_optimum"] < tolerance, run.to_dict()

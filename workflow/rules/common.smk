@@ -1,4 +1,5 @@
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -58,10 +59,16 @@ def framework_env(wildcards):
 
 def training_code(wildcards):
     lib = WORKFLOW_DIR / "lib" / "tale_of_two"
+    framework_code = lib / "frameworks" / f"{wildcards.framework}.py"
+    # The helpers it imports (frameworks/_*.py, shared by several framework modules) are its code too.
+    helpers = sorted(
+        set(re.findall(r"tale_of_two\.frameworks\.(_\w+)", framework_code.read_text()))
+    )
     return [
         lib / "harness.py",
         lib / "data.py",
-        lib / "frameworks" / f"{wildcards.framework}.py",
+        framework_code,
+        *(lib / "frameworks" / f"{helper}.py" for helper in helpers),
     ]
 
 

@@ -1,0 +1,207 @@
+"""JAX, and Keras 3 `fit` on each backend: every run fits its optimum, runs where it says, and JAX follows torch.
+
+Keras fixes its backend when it is first imported, so a process holds one Keras backend: each
+``keras_<backend>`` module runs in a process of its own (the three side by side), JAX in this one.
+Tolerances as in test_variants.py: 1e-3 of OLS for MSE runs, 5e-3 of LAD for MAE runs.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import importlib
+import importlib.metadata
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import ROOT
+
+from tale_of_two import harness
+from tale_of_two.experiment import FRAMEWORKS_DIR
+
+MSE_TOLERANCE = 1e-3
+MAE_TOLERANCE = 5e-3
+CONVERGED_MSE = dict(lr=0.01, epochs=1000)  # as test_variants.CONVERGED
+# Sub-gradient descent on MAE at lr 0.005 is within 1.4e-3 of LAD after 200 epochs on every backend, from
+# either start (test_variants' 600 epochs would add ~10-30 s of TensorFlow fit, 25-80 ms an epoch, here).
+CONVERGED_MAE = dict(lr=0.005, epochs=200)
+KERAS_BACKENDS = ["tensorflow", "torch", "jax"]
+# Keras on TensorFlow from its own initialiser is tensorflow/fit, number for number (test_variants covers it).
+KERAS_INITS = {"tensorflow": ["uniform"], "torch": ["uniform", "framework"], "jax": ["uniform", "framework"]}
+KERAS_RUNS = [(backend, init) for backend in KERAS_BACKENDS for init in KERAS_INITS[backend]]
+
+# Runs in a fresh interpreter: every Keras run of one backend, then a second Keras backend, which must refuse.
+KERAS_WORKER = """
+import json, sys
+import numpy as np
+from tale_of_two import harness
+from tale_of_two.experiment import FRAMEWORKS_DIR
+framework, dataset, runs = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+arrays = np.load(dataset)
+x, y = arrays["x"], arrays["y"]
+results = {
+    name: harness.run(framework, "fit", x, y, harness.Settings(device="cpu", repeats=1, warmup_epochs=1, **settings))
+    for name, settings in runs.items()
+}
+import keras
+other = "keras_torch" if framework != "keras_torch" else "keras_jax"
+try:
+    __import__("tale_of_two.frameworks." + other)
+    refusal = None
+except ImportError as error:
+    refusal = str(error)
+print(json.dumps({"results": results, "keras_backend": keras.backend.backend(), "refusal": refusal}))
+"""
+
+
+def keras_settings(backend: str) -> dict[str, dict]:
+    return {init: dict(init=init, **CONVERGED_MAE) for init in KERAS_INITS[backend]}
+
+
+def run_settings(**settings) -> harness.Settings:
+    return harness.Settings(device="cpu", repeats=1, warmup_epochs=1, **settings)
+
+
+@functools.cache
+def fit(framework, variant, x_bytes, y_bytes, **settings):
+    x, y = np.frombuffer(x_bytes, np.float32), np.frombuffer(y_bytes, np.float32)
+    return harness.run(framework, variant, x, y, run_settings(**settings))
+
+
+def fitted(arrays, framework, variant, **settings):
+    return fit(framework, variant, arrays["x"].tobytes(), arrays["y"].tobytes(), **settings)
+
+
+@pytest.fixture(scope="module")
+def keras_runs(arrays, tmp_path_factory):
+    """{backend: worker output}: the three Keras backends, each in its own process, all at once."""
+    dataset = tmp_path_factory.mktemp("keras") / "dataset.npz"
+    np.savez(dataset, x=arrays["x"], y=arrays["y"])
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "workflow" / "lib"), env.get("PYTHONPATH", "")])
+    workers = {
+        backend: subprocess.Popen(
+            [sys.executable, "-c", KERAS_WORKER, f"keras_{backend}", str(dataset), json.dumps(keras_settings(backend))],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for backend in KERAS_BACKENDS
+    }
+    outputs = {}
+    for backend, worker in workers.items():
+        stdout, stderr = worker.communicate(timeout=600)
+        assert worker.returncode == 0, f"keras_{backend} worker failed:\n{stderr[-4000:]}"
+        outputs[backend] = json.loads(stdout.strip().splitlines()[-1])
+    return outputs
+
+
+# --- JAX ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("variant", ["scratch", "layers"])
+@pytest.mark.parametrize("init", ["uniform", "framework"])
+def test_jax_variant_reaches_ols(arrays, metadata, variant, init):
+    result = fitted(arrays, "jax", variant, init=init, **CONVERGED_MSE)
+    assert result["status"] == "ok" and result["loss_name"] == "mse"
+    assert result["fitted"]["w"] == pytest.approx(metadata["ols"]["w"], abs=MSE_TOLERANCE)
+    assert result["fitted"]["b"] == pytest.approx(metadata["ols"]["b"], abs=MSE_TOLERANCE)
+    assert result["loss_history"][-1] <= result["loss_history"][0]
+
+
+@pytest.mark.parametrize("variant", ["scratch", "layers"])
+def test_jax_mini_batches_also_reach_ols(arrays, metadata, variant):
+    result = fitted(arrays, "jax", variant, lr=0.005, epochs=300, batch_size=16)
+    assert len(result["loss_history"]) == 300
+    assert result["fitted"]["w"] == pytest.approx(metadata["ols"]["w"], abs=5e-3)
+    assert result["fitted"]["b"] == pytest.approx(metadata["ols"]["b"], abs=5e-3)
+
+
+@pytest.mark.parametrize("variant", ["scratch", "layers"])
+def test_jax_and_torch_agree_at_every_epoch(arrays, variant):
+    """Same start, same full-batch updates: the same trajectory up to float32 rounding."""
+    settings = dict(lr=0.001, epochs=500, init="uniform")
+    jax_run = fitted(arrays, "jax", variant, **settings)
+    torch_run = fitted(arrays, "torch", variant, **settings)
+    np.testing.assert_allclose(jax_run["loss_history"], torch_run["loss_history"], rtol=1e-5)
+    assert jax_run["fitted"]["w"] == pytest.approx(torch_run["fitted"]["w"], abs=1e-6)
+    assert jax_run["fitted"]["b"] == pytest.approx(torch_run["fitted"]["b"], abs=1e-6)
+
+
+def test_jax_is_deterministic_and_records_what_it_ran_on(arrays):
+    import jax
+
+    settings = harness.Settings(device="cpu", repeats=2, warmup_epochs=1, lr=0.01, epochs=20, init="framework")
+    result = harness.run("jax", "layers", arrays["x"], arrays["y"], settings)
+    assert result["repeats_identical"]
+    assert result["framework_version"] == jax.__version__
+    assert result["device"] == "cpu" and result["device_name"] == "cpu" and result["threads"] == 1
+
+
+def test_jax_thread_pool_is_sized_once(arrays):
+    module = importlib.import_module("tale_of_two.frameworks.jax")
+    assert module.configure("cpu", 1).threads == 1
+    with pytest.raises(RuntimeError, match="sized once per process"):
+        module.configure("cpu", 2)
+
+
+def test_jax_without_a_gpu_refuses_cuda():
+    module = importlib.import_module("tale_of_two.frameworks.jax")
+    module.configure("cpu", 1)
+    if module.gpus():
+        pytest.skip("this machine has a GPU")
+    with pytest.raises(harness.DeviceUnavailable, match="JAX sees no GPU"):
+        module.configure("cuda", 1)
+
+
+# --- Keras 3 fit, one backend per process -----------------------------------------------------------
+
+
+def test_every_keras_backend_runs_the_tensorflow_fit_unchanged():
+    """The model and the variant class are tensorflow.py's, statement for statement: one fit, three engines."""
+
+    def classes(framework):
+        tree = ast.parse((FRAMEWORKS_DIR / f"{framework}.py").read_text())
+        return {
+            n.name: ast.dump(n) for n in tree.body if isinstance(n, ast.ClassDef) and n.name in {"LinearModel", "Fit"}
+        }
+
+    reference = classes("tensorflow")
+    assert set(reference) == {"LinearModel", "Fit"}
+    for backend in KERAS_BACKENDS:
+        assert classes(f"keras_{backend}") == reference, f"keras_{backend}"
+
+
+@pytest.mark.parametrize("backend,init", KERAS_RUNS)
+def test_keras_fit_reaches_lad(keras_runs, metadata, backend, init):
+    result = keras_runs[backend]["results"][init]
+    assert result["status"] == "ok" and result["loss_name"] == "mae"
+    assert len(result["loss_history"]) == CONVERGED_MAE["epochs"]
+    assert result["fitted"]["w"] == pytest.approx(metadata["lad"]["w"], abs=MAE_TOLERANCE)
+    assert result["fitted"]["b"] == pytest.approx(metadata["lad"]["b"], abs=MAE_TOLERANCE)
+
+
+@pytest.mark.parametrize("backend", KERAS_BACKENDS)
+def test_keras_ran_on_the_backend_it_names(keras_runs, backend):
+    worker = keras_runs[backend]
+    keras_version = importlib.metadata.version("keras")
+    assert worker["keras_backend"] == backend
+    for result in worker["results"].values():
+        assert result["framework_version"].startswith(f"keras {keras_version} (backend {backend} ")
+
+
+@pytest.mark.parametrize("backend", KERAS_BACKENDS)
+def test_a_second_keras_backend_in_one_process_is_refused(keras_runs, backend):
+    assert "already imported in this process" in keras_runs[backend]["refusal"]
+
+
+def test_keras_backends_agree_from_the_same_start(keras_runs):
+    """One fit, three engines, the same start: the same MAE at every epoch up to float32 rounding."""
+    histories = {backend: keras_runs[backend]["results"]["uniform"]["loss_history"] for backend in KERAS_BACKENDS}
+    for backend in KERAS_BACKENDS[1:]:
+        np.testing.assert_allclose(histories[backend], histories["tensorflow"], rtol=1e-5, err_msg=backend)

@@ -1,0 +1,47 @@
+"""Keras 3 on a chosen backend: shared by keras_tensorflow, keras_torch and keras_jax.
+
+Not a framework (no ``VARIANTS``). Keras reads ``KERAS_BACKEND`` once, when it is first imported, so
+a process holds one Keras backend: ``select_backend`` sets it and imports Keras, or refuses where this
+process already runs Keras on another backend (each Snakemake job is a process of its own).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from dataclasses import dataclass
+
+
+def select_backend(backend: str):
+    """Keras, imported on `backend`; an ImportError when Keras already runs here on another backend."""
+    loaded = sys.modules.get("keras")
+    if loaded is not None and loaded.backend.backend() != backend:
+        raise ImportError(
+            f"keras_{backend}: Keras was already imported in this process with the {loaded.backend.backend()!r} "
+            f"backend and cannot switch to {backend!r}; run keras_{backend} in a process of its own"
+        )
+    os.environ["KERAS_BACKEND"] = backend
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")  # Keras imports TensorFlow where installed, any backend
+    return importlib.import_module("keras")
+
+
+@dataclass
+class Runtime:
+    device: str  # for keras.device(): "cpu" or "gpu:0"
+    device_kind: str
+    device_name: str
+    threads: int
+
+    def seed(self, seed: int) -> None:
+        keras = sys.modules["keras"]
+        keras.utils.set_random_seed(seed)  # Python, numpy, Keras's seed generator and the backend's
+
+    def sync(self) -> None:
+        # Nothing to wait on: Keras reads each epoch's loss back into `logs`, which blocks until it is computed.
+        pass
+
+    def scope(self):
+        # tf.device, torch's default device or jax.default_device. "cpu", not "cpu:0": under "cpu:0" the torch
+        # backend moves each new weight to a device torch counts as another, and the copy gets no gradient.
+        return sys.modules["keras"].device(self.device)
