@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from tale_of_two import plots
+from tale_of_two.summary import number
 
 REFERENCE = ("numpy", "scratch")
 # Goals the benchmark reports against (it measures; it does not assert).
@@ -88,15 +89,15 @@ def goals_markdown(table: pd.DataFrame) -> str:
 def scaling_markdown(table: pd.DataFrame) -> str:
     shown = table.assign(
         run=table["framework"] + "/" + table["variant"],
-        epoch_ms=(1e3 * table["epoch_time_s"]).map(lambda v: "" if pd.isna(v) else f"{v:.4g}"),
+        epoch_ms=(1e3 * table["epoch_time_s"]).map(number(".4g")),
         iqr_ms=[
             "" if pd.isna(q1) else f"[{1e3 * q1:.4g}, {1e3 * q3:.4g}]"
             for q1, q3 in zip(table["epoch_time_q1_s"], table["epoch_time_q3_s"], strict=True)
         ],
-        x_numpy=table["ratio_to_numpy"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}"),
-        x_memory_pass=table["epoch_over_memory_pass"].map(lambda v: "" if pd.isna(v) else f"{v:.1f}"),
-        cv=table["cv_between_repeats"].map(lambda v: "" if pd.isna(v) else f"{v:.1%}"),
-        first_epoch_s=table["first_epoch_s"].map(lambda v: "" if pd.isna(v) else f"{v:.3f}"),
+        x_numpy=table["ratio_to_numpy"].map(number(".2f")),
+        x_memory_pass=table["epoch_over_memory_pass"].map(number(".1f")),
+        cv=table["cv_between_repeats"].map(number(".1%")),
+        first_epoch_s=table["first_epoch_s"].map(number(".3f")),
     )[["n", "run", "status", "epoch_ms", "iqr_ms", "x_numpy", "x_memory_pass", "cv", "first_epoch_s"]]
     header = "# Scaling: steady-state time per full-batch epoch\n\n"
     return header + shown.to_markdown(index=False, disable_numparse=True) + "\n\n" + goals_markdown(table)

@@ -52,6 +52,11 @@ COLUMNS = [
 ]
 
 
+def number(spec: str, scale: float = 1.0):
+    """A formatter for table cells: the value in `spec` (times `scale`), or blank where it is missing."""
+    return lambda value: "" if pd.isna(value) else format(scale * value, spec)
+
+
 class ResultError(ValueError):
     """A result file that cannot be trusted; the message names the file and the problem."""
 
@@ -154,9 +159,6 @@ def summarize(results: list[dict], metadata: dict, x: np.ndarray, y: np.ndarray)
 
 def to_markdown(table: pd.DataFrame, metadata: dict) -> str:
     """The table a person reads: parameters, errors, losses and times, in readable units."""
-
-    def number(spec: str, scale: float = 1.0):
-        return lambda value: "" if pd.isna(value) else format(scale * value, spec)
 
     status = [
         f"diverged at epoch {int(epoch)}" if state == "diverged" else state
