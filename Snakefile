@@ -23,4 +23,5 @@ rule all:
         "results/summary.csv",
         "results/summary.md",
         "results/api_differences.md",
+        "results/code.md",
         PLOTS,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tale_of_two import data, reference
+from tale_of_two import data, optima
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULT_SCHEMA = json.loads((ROOT / "workflow/schemas/result.schema.json").read_text())
@@ -58,7 +58,7 @@ def arrays(spec):
 
 @pytest.fixture(scope="session")
 def metadata(spec, arrays):
-    return reference.dataset_metadata(spec, arrays)
+    return optima.dataset_metadata(spec, arrays)
 
 
 def make_result(

@@ -1,62 +1,114 @@
-"""The API-differences table: declared next to the code, checked against it, one column per run."""
+"""The API-differences table and the code listings: read from each variant's own code, one column per run."""
 
 import pytest
 
 from tale_of_two import api
-from tale_of_two.experiment import available_frameworks, declared_variants
+from tale_of_two.config import available_frameworks, declared_variants
 
 FAKE = """
 import torch
+from tale_of_two.frameworks._fake_helpers import Shared
+
+
+def unrelated():
+    return torch.ones(1)  # api: loss
+
+
+def hand_loss(e):
+    return torch.mean(e)  # api: loss: hand-written
+
+
 class Plain:
-    API = {"parameters": "`torch.zeros(2)`", "model": "none", "forward": "`w * x`", "loss": "`torch.mean(e)`",
-           "gradients": "`e.backward()`", "update": "`w -= g`", "zero_grad": "none", "optimizer": "none",
-           "training": "loop", "read": "`w.item()`"}
-    def epoch(self):
-        w, x, g = torch.zeros(2), 1, 0
-        e = torch.mean(w * x)
-        e.backward()
-        w -= g
-        return w.item()
+    # api: zero_grad: none
+    # api: model: none
+    # api: optimizer: none
+    def __init__(self):
+        self.w = torch.zeros(  # api: parameters
+            2
+        )
+
+    def train(self, epochs, callback):
+        for epoch in range(epochs):  # api: training
+            e = hand_loss(self.w * 2)  # api: forward
+            e.backward()  # api: gradients
+            self.w -= 0.1  # api: update
+            callback(e)
+
+    def parameters(self):
+        return self.w.item()  # api: read
+
+
 class Fancy(Plain):
-    API = {**Plain.API, "optimizer": "`torch.optim.Adam(params)`"}
-VARIANTS = {"plain": Plain, "fancy": Fancy}
+    def __init__(self):
+        super().__init__()
+        self.optimizer = torch.optim.Adam([self.w])  # api: optimizer
+
+
+VARIANTS = {"plain": Plain, "fancy": Fancy, "shared": Shared}
+"""
+HELPERS = """
+class Shared:
+    # api: parameters: in a helper module
+    # api: model: none
+    # api: forward: none
+    # api: loss: none
+    # api: gradients: none
+    # api: update: none
+    # api: zero_grad: none
+    # api: optimizer: none
+    # api: training: none
+    # api: article: the article had no helper module
+    def parameters(self):
+        return 1.0  # api: read
 """
 
 
-@pytest.mark.parametrize("framework", available_frameworks())
-def test_every_variant_declares_every_concept(framework):
-    apis = api.declared_apis(framework)
-    assert sorted(apis) == declared_variants(framework)
-    for declaration in apis.values():
-        assert set(declaration) == set(api.CONCEPTS)
-
-
-@pytest.mark.parametrize("framework", available_frameworks())
-def test_every_declared_name_is_used_by_the_module(framework):
-    assert api.unreferenced_names(framework) == []
-
-
-def test_a_name_the_module_does_not_use_is_caught(tmp_path):
+@pytest.fixture
+def fake(tmp_path):
     (tmp_path / "fake.py").write_text(FAKE)
-    assert api.unreferenced_names("fake", tmp_path) == [
-        "fake/fancy optimizer: torch.optim.Adam",
-        "fake/fancy optimizer: params",
-    ]
+    (tmp_path / "_fake_helpers.py").write_text(HELPERS)
+    return tmp_path
 
 
-def test_inherited_declarations_and_one_column_per_run_in_order(tmp_path):
-    (tmp_path / "fake.py").write_text(FAKE)
-    table = api.api_table([("fake", "fancy"), ("fake", "plain")], tmp_path)
-    assert list(table.columns) == ["fake/fancy", "fake/plain"]
+@pytest.mark.parametrize("framework", available_frameworks())
+def test_every_variant_tags_every_concept_in_its_own_code(framework):
+    table = api.api_table([(framework, variant) for variant in declared_variants(framework)])
+    assert table.notna().all().all()
+
+
+def test_cells_are_the_tagged_lines_of_the_variant_s_own_code(fake):
+    table = api.api_table([("fake", "fancy"), ("fake", "plain"), ("fake", "shared")], fake)
+    assert list(table.columns) == ["fake/fancy", "fake/plain", "fake/shared"]
     assert list(table.index) == list(api.CONCEPTS.values())
-    assert table.loc["Loss", "fake/fancy"] == "`torch.mean(e)`"
-    assert table.loc["Optimizer", "fake/plain"] == "none"
+    plain = table["fake/plain"]
+    # The loss tag of `unrelated` is in the module but not in anything Plain uses.
+    assert plain["Loss"] == "`return torch.mean(e)` (hand-written)"
+    assert plain["Declaring parameters"] == "`self.w = torch.zeros(2)`"  # a statement over several lines, whole
+    assert plain["Training loop"] == "`for epoch in range(epochs)`"  # a compound statement: its header
+    assert plain["Zeroing gradients"] == "none"
+    assert plain["Differs from the article"] == "no"
+    assert table.loc["Optimizer", "fake/fancy"] == "`self.optimizer = torch.optim.Adam([self.w])`"
+    assert table.loc["Reading fitted parameters", "fake/fancy"] == "`return self.w.item()`"  # from its base class
+    assert table.loc["Declaring parameters", "fake/shared"] == "in a helper module"  # followed across the import
+    assert table.loc["Differs from the article", "fake/shared"] == "the article had no helper module"
 
 
-def test_missing_concept_is_named(tmp_path):
-    (tmp_path / "bare.py").write_text("class A:\n    API = {'loss': 'x'}\nVARIANTS = {'a': A}\n")
-    with pytest.raises(api.ApiError, match=r"A \(variant 'a'\) declares no API for \['parameters'"):
-        api.declared_apis("bare", tmp_path)
+def test_an_untagged_concept_is_named(fake):
+    (fake / "bare.py").write_text("class A:\n    x = 1  # api: loss\nVARIANTS = {'a': A}\n")
+    with pytest.raises(api.ApiError, match=r"bare/a: no `# api:` tag in its code for \['parameters'"):
+        api.api_table([("bare", "a")], fake)
+
+
+def test_a_tag_that_is_not_on_a_statement_s_first_line_is_refused(fake):
+    (fake / "late.py").write_text("class A:\n    x = [\n        1,\n    ]  # api: loss\nVARIANTS = {'a': A}\n")
+    with pytest.raises(api.ApiError, match="late.py:4: `# api: loss` tags a line where no statement starts"):
+        api.api_table([("late", "a")], fake)
+
+
+def test_an_unknown_concept_is_named(fake):
+    (fake / "typo.py").write_text("class A:\n    x = 1  # api: los\nVARIANTS = {'a': A}\n")
+    with pytest.raises(api.ApiError, match="unknown API concept 'los'"):
+        api.api_table([("typo", "a")], fake)
 
 
 def test_the_article_table_renders_as_markdown_and_html():
@@ -69,5 +121,24 @@ def test_the_article_table_renders_as_markdown_and_html():
     ]
     table = api.api_table(runs)
     markdown, page = api.to_markdown(table), api.to_html(table)
-    assert "`loss.backward()`" in markdown and "`tf.GradientTape()`" in markdown
-    assert "<code>nn.MSELoss()</code>" in page and "<th>tensorflow/fit</th>" in page
+    assert "`loss.backward()`" in markdown and "`with tf.GradientTape() as tape`" in markdown
+    assert "<code>self.loss_fn = nn.MSELoss()</code>" in page and "<th>tensorflow/fit</th>" in page
+
+
+def test_listings_hold_the_variant_s_code_and_only_that(fake):
+    styles = api.code_listings([("fake", "fancy"), ("fake", "plain")], fake)
+    (fancy,) = styles["fancy"]
+    assert fancy["files"] == ["fake.py"]
+    assert "class Fancy(Plain):" in fancy["code"] and "class Plain:" in fancy["code"]  # its base, in full
+    assert "def hand_loss(e):" in fancy["code"] and "def unrelated" not in fancy["code"]
+
+
+def test_runs_of_the_same_code_share_one_listing():
+    styles = api.code_listings([("tensorflow", "fit"), ("keras_jax", "fit"), ("torch", "scratch"), ("jax", "scratch")])
+    assert [listing["runs"] for listing in styles["fit"]] == [["tensorflow/fit", "keras_jax/fit"]]
+    assert [listing["runs"] for listing in styles["scratch"]] == [["torch/scratch"], ["jax/scratch"]]
+    (fit,) = styles["fit"]
+    assert "self.model.fit(" in fit["code"] and fit["files"] == ["_keras_fit.py"]
+    page = api.code_html(styles)
+    assert page.count("class='style'") == 2 and "loss.backward()" in page
+    assert "## scratch" in api.code_markdown(styles)

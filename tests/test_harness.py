@@ -24,19 +24,10 @@ def fake_framework(monkeypatch):
     monkeypatch.setattr(harness, "time", clock)
     syncs = []
 
-    class Runtime:
-        device_kind, device_name, threads = "cuda", "fake GPU", 1  # a device that needs synchronising
-
-        def seed(self, seed):
-            pass
-
-        def sync(self):
-            syncs.append(clock.now)
-
-        def scope(self):
-            import contextlib
-
-            return contextlib.nullcontext()
+    def runtime(device_kind):
+        # A device that needs synchronising, unless the run asked for the CPU.
+        sync = None if device_kind == "cpu" else (lambda: syncs.append(clock.now))
+        return harness.Runtime("fake", device_kind, "fake GPU", 1, sync=sync)
 
     class Steady:
         LOSS = "mse"
@@ -45,17 +36,21 @@ def fake_framework(monkeypatch):
             clock.now += 0.5  # setup
             self.epochs = 0
 
-        def epoch(self):
-            clock.now += 1.0 if self.epochs == 0 else 0.010
-            self.epochs += 1
+        def loss(self):
             return 1.0 / self.epochs
+
+        def train(self, epochs, callback):
+            for epoch in range(epochs):
+                clock.now += 1.0 if epoch == 0 else 0.010
+                self.epochs += 1
+                if not callback(self.loss()):
+                    break
 
         def parameters(self):
             return 0.1, 0.3
 
     class Exploding(Steady):
-        def epoch(self):
-            super().epoch()
+        def loss(self):
             return float("inf") if self.epochs == 3 else 1.0
 
     module = types.ModuleType("tale_of_two.frameworks.fake")
@@ -65,9 +60,7 @@ def fake_framework(monkeypatch):
     def configure(device, threads):
         if device == "cuda":
             raise harness.DeviceUnavailable("device 'cuda' requested but fake sees no GPU")
-        runtime = Runtime()
-        runtime.device_kind = device if device != "auto" else "cuda"
-        return runtime
+        return runtime(device if device != "auto" else "cuda")
 
     module.configure = configure
     monkeypatch.setitem(sys.modules, "tale_of_two.frameworks.fake", module)
@@ -98,7 +91,7 @@ def test_device_is_synchronised_before_every_clock_read(fake_framework):
     assert len(fake_framework) == 1 + 1 + 10 + 1
     fake_framework.clear()
     run("steady", epochs=10, warmup_epochs=1, repeats=1, device="cpu")
-    assert len(fake_framework) == 2  # on a synchronous CPU only setup and the end are synchronised
+    assert fake_framework == []  # a synchronous CPU has no sync: reading the loss back is the barrier
 
 
 def test_divergence_stops_training_and_is_reported(fake_framework):
@@ -148,3 +141,73 @@ def test_missing_gpu_is_an_error_unless_cpu_fallback_is_asked(fake_framework):
     result = run("steady", epochs=3, warmup_epochs=1, repeats=1, device="cuda", device_fallback="cpu")
     assert result["device"] == "cpu" and result["device_fell_back"] is True
     assert run("steady", epochs=3, warmup_epochs=1, repeats=1)["device_fell_back"] is False
+
+
+TOY_FRAMEWORK = '''
+"""A framework written the way the README says: one module, one config entry."""
+import numpy as np
+
+from tale_of_two.harness import MiniBatches, Runtime
+
+VERSION = "toy 1.0"
+
+
+def configure(device, threads):
+    return Runtime("cpu", "cpu", "cpu", 1)
+
+
+class Descent:
+    LOSS = "mse"
+    # api: model: none
+    # api: zero_grad: not needed
+    # api: optimizer: none
+
+    def __init__(self, x, y, settings, runtime):
+        self.batches = MiniBatches.of(x.astype(np.float64), y.astype(np.float64), settings)
+        self.w, self.b = settings.initial_parameters()  # api: parameters
+        self.lr = settings.lr
+
+    def parameters(self):
+        return self.w, self.b  # api: read
+
+    def train(self, epochs, callback):
+        for epoch in range(epochs):  # api: training
+            losses = []
+            for x, y in self.batches:
+                residual = self.w * x + self.b - y  # api: forward
+                losses.append(float(np.mean(residual**2)))  # api: loss
+                grad_w, grad_b = 2 * float(np.mean(residual * x)), 2 * float(np.mean(residual))  # api: gradients
+                self.w, self.b = self.w - self.lr * grad_w, self.b - self.lr * grad_b  # api: update
+            if not callback(self.batches.mean(losses)):
+                break
+
+
+VARIANTS = {"descent": Descent}
+'''
+
+
+def test_a_new_framework_is_one_module_and_one_config_entry(tmp_path, monkeypatch, arrays, metadata):
+    """What README's "Adding a framework or a variant" promises: a module in a folder of frameworks, nothing else."""
+    import tale_of_two.frameworks
+    from tale_of_two import api, config
+
+    (tmp_path / "toy.py").write_text(TOY_FRAMEWORK)
+    monkeypatch.setattr(tale_of_two.frameworks, "__path__", [*tale_of_two.frameworks.__path__, str(tmp_path)])
+    monkeypatch.delitem(sys.modules, "tale_of_two.frameworks.toy", raising=False)
+    runs = config.resolve_runs(
+        {
+            "dataset": {"n": 64, "x_low": -10, "x_high": 10},
+            "training": vars(harness.Settings(lr=0.01, epochs=800)),
+            "runs": {"toy": {"descent": {}}},
+        },
+        tmp_path,
+    )
+    settings = harness.settings_from_dict({**runs[("toy", "descent")], "repeats": 1, "warmup_epochs": 1})
+    result = harness.run("toy", "descent", arrays["x"], arrays["y"], settings)
+    assert result["status"] == "ok" and result["framework_version"] == "toy 1.0"
+    assert len(result["loss_history"]) == 800
+    # b closes its gap by a factor (1 - 2 lr) = 0.98 an epoch: after 800, 1e-7 of 0.3 (measured below 1e-7 on both).
+    assert result["fitted"]["w"] == pytest.approx(metadata["ols"]["w"], abs=1e-6)
+    assert result["fitted"]["b"] == pytest.approx(metadata["ols"]["b"], abs=1e-6)
+    table = api.api_table([("toy", "descent")], tmp_path)
+    assert table.loc["Loss", "toy/descent"] == "`losses.append(float(np.mean(residual**2)))`"

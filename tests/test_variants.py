@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from tale_of_two import harness
-from tale_of_two.experiment import available_frameworks, declared_variants
+from tale_of_two.config import available_frameworks, declared_variants
 
 MSE_TOLERANCE = 1e-3
 MAE_TOLERANCE = 5e-3
@@ -62,7 +62,7 @@ def test_variant_reaches_the_optimum_of_its_loss(arrays, metadata, framework, va
     loss_name = loss_of(framework, variant)
     result = fitted(arrays, framework, variant, init=init, **CONVERGED[loss_name])
     optimum, tolerance = (metadata["ols"], MSE_TOLERANCE) if loss_name == "mse" else (metadata["lad"], MAE_TOLERANCE)
-    assert result["status"] == "ok"
+    assert result["status"] == "ok", result["error"]
     assert result["fitted"]["w"] == pytest.approx(optimum["w"], abs=tolerance)
     assert result["fitted"]["b"] == pytest.approx(optimum["b"], abs=tolerance)
     assert result["loss_history"][-1] <= result["loss_history"][0]

@@ -1,12 +1,12 @@
 import json
-import re
 import sys
 from pathlib import Path
 
 from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "lib"))
-from tale_of_two.experiment import (  # noqa: E402
+from tale_of_two.config import (  # noqa: E402
+    framework_files,
     put_interpreter_first_on_path,
     resolve_bench_runs,
     resolve_runs,
@@ -27,10 +27,7 @@ PLOTS = expand("results/plots/{plot}.png", plot=["fits", "losses", "timings"])
 WORKFLOW_DIR = Path(workflow.basedir) / "workflow"
 TRAIN_SCRIPT = WORKFLOW_DIR / "scripts" / "train.py"
 RESULT_SCHEMA = WORKFLOW_DIR / "schemas" / "result.schema.json"
-FRAMEWORK_MODULES = [
-    WORKFLOW_DIR / "lib" / "tale_of_two" / "frameworks" / f"{framework}.py"
-    for framework in sorted({framework for framework, _ in RUNS})
-]
+FRAMEWORK_MODULES = sorted({path for framework, _ in RUNS for path in framework_files(framework)})
 
 # Jobs' `python` is the environment running Snakemake (it has the frameworks), activated or not. Inside a
 # container apptainer does not pass the host's PATH in, and conda puts its env first: they use their own.
@@ -58,18 +55,9 @@ def framework_env(wildcards):
 
 
 def training_code(wildcards):
+    """The code that fits: editing it reruns the affected jobs."""
     lib = WORKFLOW_DIR / "lib" / "tale_of_two"
-    framework_code = lib / "frameworks" / f"{wildcards.framework}.py"
-    # The helpers it imports (frameworks/_*.py, shared by several framework modules) are its code too.
-    helpers = sorted(
-        set(re.findall(r"tale_of_two\.frameworks\.(_\w+)", framework_code.read_text()))
-    )
-    return [
-        lib / "harness.py",
-        lib / "data.py",
-        framework_code,
-        *(lib / "frameworks" / f"{helper}.py" for helper in helpers),
-    ]
+    return [lib / "harness.py", lib / "data.py", *framework_files(wildcards.framework)]
 
 
 def framework_container(wildcards):

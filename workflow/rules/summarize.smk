@@ -75,3 +75,25 @@ rule api_differences:
         runs=list(RUNS),
     script:
         "../scripts/api_differences.py"
+
+
+rule code:
+    input:
+        modules=FRAMEWORK_MODULES,
+    output:
+        markdown="results/code.md",
+        html=report(
+            "results/code.html",
+            caption="../report/code.rst",
+            category="Code",
+        ),
+    log:
+        "logs/code.log",
+    conda:
+        "../../envs/analysis.yaml"
+    container:
+        ANALYSIS_CONTAINER
+    params:
+        runs=list(RUNS),
+    script:
+        "../scripts/code_listings.py"

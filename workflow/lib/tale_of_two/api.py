@@ -1,106 +1,215 @@
-"""The API-differences table, generated from what each variant declares next to its code.
+"""The API-differences table and the code listings, both read from the variants' own source.
 
-Each variant class holds `API = {concept: text}`, code in backticks. The declarations are read with
-`ast`, without importing any framework, so the table builds in the analysis environment.
+A line of a variant's code that the table should show is tagged with a trailing ``# api: <concept>``
+(optionally ``# api: <concept>: <note>``); a concept with no line of its own (``zero_grad`` where
+nothing accumulates) is a comment line ``# api: <concept>: <text>``. What counts as a variant's code
+is its class, its base classes, and the module-level functions and classes they use, followed across
+``from tale_of_two.frameworks.<module> import ...``: a tag anywhere else in the module is not that
+variant's. Everything is read with `ast` and `tokenize`, without importing any framework, so the table
+builds in the analysis environment.
 """
 
 from __future__ import annotations
 
 import ast
 import html
+import io
 import re
+import tokenize
 from pathlib import Path
 
 import pandas as pd
 
-from tale_of_two.experiment import FRAMEWORKS_DIR
+from tale_of_two.config import FRAMEWORKS_DIR, variant_classes
 
 CONCEPTS = {
     "parameters": "Declaring parameters",
-    "model": "Model base class",
+    "model": "Model",
     "forward": "Forward pass",
     "loss": "Loss",
     "gradients": "Computing gradients",
     "update": "Applying an update",
     "zero_grad": "Zeroing gradients",
     "optimizer": "Optimizer",
-    "training": "Training entry point",
+    "training": "Training loop",
     "read": "Reading fitted parameters",
+    "article": "Differs from the article",
 }
+OPTIONAL = {"article": "no"}  # concepts a variant may leave untagged, and what the table then says
+TAG = re.compile(r"#\s*api:\s*(\w+)(?::\s*(.*))?$")
 CODE = re.compile(r"`([^`]+)`")
-NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+PACKAGE = "tale_of_two.frameworks"
 
 
 class ApiError(ValueError):
-    """A variant's API declaration that is missing or cannot be read."""
+    """A variant whose code cannot be found, or that leaves a concept untagged."""
 
 
-def _literal_api(node: ast.expr, apis: dict[str, dict], where: str) -> dict[str, str]:
-    """A dict literal, allowing `{**OtherClass.API, key: value}` for a variant built on another."""
-    if not isinstance(node, ast.Dict):
-        raise ApiError(f"{where}: API must be a dict literal")
-    api: dict[str, str] = {}
-    for key, value in zip(node.keys, node.values, strict=True):
-        if key is None:  # ** unpacking
-            if not (isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name) and value.attr == "API"):
-                raise ApiError(f"{where}: can only unpack another class's API")
-            if value.value.id not in apis:
-                raise ApiError(f"{where}: {value.value.id}.API is not declared above it")
-            api.update(apis[value.value.id])
-        else:
-            api[ast.literal_eval(key)] = ast.literal_eval(value)
-    return api
+class Module:
+    """A framework module's parse tree, its comments by line, and where its top-level names come from."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.source = path.read_text()
+        self.lines = self.source.splitlines()
+        self.tree = ast.parse(self.source, filename=str(path))
+        self.comments = {
+            token.start[0]: (token.start[1], token.string)
+            for token in tokenize.generate_tokens(io.StringIO(self.source).readline)
+            if token.type == tokenize.COMMENT
+        }
+        self.defined = {node.name: node for node in self.tree.body if isinstance(node, (ast.ClassDef, ast.FunctionDef))}
+        self.imported = {
+            alias.asname or alias.name: (node.module[len(PACKAGE) + 1 :], alias.name)
+            for node in self.tree.body
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(PACKAGE + ".")
+            for alias in node.names
+        }
+
+    def code(self, start: int, end: int) -> str:
+        """Lines start..end (1-based, inclusive) without their comments, joined into one line of code."""
+        parts = []
+        for number in range(start, end + 1):
+            line = self.lines[number - 1]
+            if number in self.comments:
+                line = line[: self.comments[number][0]]
+            parts.append(line.strip())
+        return re.sub(r"\(\s+", "(", re.sub(r"\s+\)", ")", " ".join(p for p in parts if p)))
 
 
-def declared_apis(framework: str, frameworks_dir: Path = FRAMEWORKS_DIR) -> dict[str, dict[str, str]]:
-    """{variant: {concept: text}} for every variant in the framework's VARIANTS."""
-    path = frameworks_dir / f"{framework}.py"
-    tree = ast.parse(path.read_text(), filename=str(path))
-    apis: dict[str, dict] = {}
-    variants: dict[str, str] = {}
-    for node in tree.body:
-        if isinstance(node, ast.ClassDef):
-            for statement in node.body:
-                if isinstance(statement, ast.Assign) and any(
-                    isinstance(t, ast.Name) and t.id == "API" for t in statement.targets
-                ):
-                    apis[node.name] = _literal_api(statement.value, apis, f"{path}:{node.name}")
-        elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "VARIANTS" for t in node.targets):
-            variants = {ast.literal_eval(k): v.id for k, v in zip(node.value.keys, node.value.values, strict=True)}
-    result = {}
-    for variant, class_name in variants.items():
-        api = apis.get(class_name)
-        if api is None:
-            raise ApiError(f"{path}: {class_name} (variant {variant!r}) declares no API")
-        missing = [concept for concept in CONCEPTS if concept not in api]
+class Source:
+    """Resolves names to the pieces of code that define them, across the framework modules."""
+
+    def __init__(self, frameworks_dir: Path = FRAMEWORKS_DIR):
+        self.frameworks_dir = frameworks_dir
+        self.modules: dict[str, Module] = {}
+
+    def module(self, name: str) -> Module:
+        if name not in self.modules:
+            path = self.frameworks_dir / f"{name}.py"
+            if not path.is_file():
+                raise ApiError(f"no framework module {path}")
+            self.modules[name] = Module(path)
+        return self.modules[name]
+
+    def resolve(self, module_name: str, name: str) -> tuple[str, ast.AST] | None:
+        module = self.module(module_name)
+        if name in module.defined:
+            return module_name, module.defined[name]
+        if name in module.imported:
+            return self.resolve(*module.imported[name])
+        return None
+
+    def pieces(self, framework: str, variant: str) -> list[tuple[Module, ast.AST]]:
+        """The variant's class first, then its bases, then everything they use, each once."""
+        variants = variant_classes(framework, self.frameworks_dir)
+        if variant not in variants:
+            raise ApiError(f"{framework}: no variant {variant!r}; declared: {sorted(variants)}")
+        found = self.resolve(framework, variants[variant])
+        if found is None:
+            raise ApiError(f"{framework}/{variant}: class {variants[variant]} is neither defined nor imported")
+        queue, seen, pieces = [found], set(), []
+        while queue:
+            module_name, node = queue.pop(0)
+            if (module_name, node.name) in seen:
+                continue
+            seen.add((module_name, node.name))
+            pieces.append((self.module(module_name), node))
+            bases = [b.id for b in getattr(node, "bases", []) if isinstance(b, ast.Name)]
+            used = [n.id for n in ast.walk(node) if isinstance(n, ast.Name) and n.id not in bases]
+            for name in [*bases, *used]:
+                resolved = self.resolve(module_name, name)
+                if resolved is not None:
+                    queue.append(resolved)
+        return pieces
+
+    def api(self, framework: str, variant: str) -> dict[str, str]:
+        """{concept: cell}: the first piece (class, bases, what they use) that tags a concept gives its cell."""
+        cells: dict[str, str] = {}
+        for module, node in self.pieces(framework, variant):
+            tagged: dict[str, list[str]] = {}
+            for line in range(node.lineno, node.end_lineno + 1):
+                column, comment = module.comments.get(line, (0, ""))
+                match = TAG.match(comment)
+                if match is None:
+                    continue
+                concept, note = match.group(1), (match.group(2) or "").strip()
+                if concept not in CONCEPTS:
+                    raise ApiError(f"{module.path}:{line}: unknown API concept {concept!r}; known: {list(CONCEPTS)}")
+                if not module.lines[line - 1][:column].strip():  # a comment line: the note is the cell
+                    if not note:
+                        raise ApiError(f"{module.path}:{line}: `# api: {concept}` on a line of its own needs a text")
+                    tagged.setdefault(concept, []).append(note)
+                    continue
+                lines = statement_lines(node, line)
+                if lines is None:
+                    raise ApiError(f"{module.path}:{line}: `# api: {concept}` tags a line where no statement starts")
+                code = f"`{module.code(*lines).rstrip(':')}`"
+                tagged.setdefault(concept, []).append(f"{code} ({note})" if note else code)
+            for concept, texts in tagged.items():
+                cells.setdefault(concept, "; ".join(texts))
+        missing = [c for c in CONCEPTS if c not in cells and c not in OPTIONAL]
         if missing:
-            raise ApiError(f"{path}: {class_name} (variant {variant!r}) declares no API for {missing}")
-        result[variant] = api
-    return result
+            raise ApiError(f"{framework}/{variant}: no `# api:` tag in its code for {missing}")
+        return {concept: cells.get(concept, OPTIONAL.get(concept)) for concept in CONCEPTS}
+
+    def listing(self, framework: str, variant: str) -> str:
+        """The variant's code as it ran: each piece in full (decorators and comments too), file by file."""
+        by_module: dict[Path, tuple[Module, list[ast.AST]]] = {}
+        for module, node in self.pieces(framework, variant):
+            by_module.setdefault(module.path, (module, []))[1].append(node)
+        blocks = []
+        for module, nodes in by_module.values():
+            for node in sorted(nodes, key=lambda n: n.lineno):
+                start = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+                blocks.append("\n".join(module.lines[start - 1 : node.end_lineno]))
+        return "\n\n\n".join(blocks) + "\n"
+
+    def files(self, framework: str, variant: str) -> list[str]:
+        return sorted({module.path.name for module, _ in self.pieces(framework, variant)})
 
 
-def referenced_names(text: str) -> list[str]:
-    """The identifiers and dotted names inside the backticked code of one declaration."""
-    return [name for code in CODE.findall(text) for name in NAME.findall(code)]
+def statement_lines(scope: ast.AST, line: int) -> tuple[int, int] | None:
+    """The lines of the statement that starts on `line`; only the header of a compound one (class, def, for)."""
+    for node in ast.walk(scope):
+        if isinstance(node, ast.stmt) and node.lineno == line:
+            body = getattr(node, "body", None)
+            if body:
+                return line, body[0].lineno - 1 if body[0].lineno > line else line
+            return line, node.end_lineno
+    return None
 
 
 def api_table(runs: list[tuple[str, str]], frameworks_dir: Path = FRAMEWORKS_DIR) -> pd.DataFrame:
     """Concepts down, one column per run, in the order given."""
-    columns = {}
-    cache: dict[str, dict] = {}
-    for framework, variant in runs:
-        if framework not in cache:
-            cache[framework] = declared_apis(framework, frameworks_dir)
-        columns[f"{framework}/{variant}"] = [cache[framework][variant][concept] for concept in CONCEPTS]
+    source = Source(frameworks_dir)
+    columns = {f"{framework}/{variant}": list(source.api(framework, variant).values()) for framework, variant in runs}
     return pd.DataFrame(columns, index=pd.Index(list(CONCEPTS.values()), name="concept"))
 
 
 def to_markdown(table: pd.DataFrame) -> str:
     header = (
-        "# API differences\n\nWhat each run's code uses for each step, declared next to the code and checked "
-        "against it by the tests.\n\n"
+        "# API differences\n\nWhat each run's code uses for each step: every cell is a line of that run's own "
+        "code (tagged `# api:` there), so the table cannot drift from what ran. The code itself is in "
+        "`code.md`.\n\n"
     )
     return header + table.to_markdown(disable_numparse=True) + "\n"
+
+
+STYLE = (
+    "body{font-family:sans-serif;margin:1em}table{border-collapse:collapse}"
+    "th,td{border:1px solid #ccc;padding:.4em .6em;vertical-align:top;text-align:left}"
+    "thead th{background:#f3f3f3}tbody th{background:#fafafa;white-space:nowrap}code{font-size:.9em}"
+    ".style{display:flex;gap:1em;align-items:flex-start;overflow-x:auto}"
+    ".style>div{flex:1 1 0;min-width:30em}pre{background:#f7f7f7;padding:.6em;overflow-x:auto;font-size:.8em}"
+)
+
+
+def page(title: str, body: str) -> str:
+    return (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>{body}</body></html>\n"
+    )
 
 
 def to_html(table: pd.DataFrame) -> str:
@@ -114,25 +223,51 @@ def to_html(table: pd.DataFrame) -> str:
         f"<tr><th>{html.escape(concept)}</th>" + "".join(f"<td>{cell(value)}</td>" for value in values) + "</tr>"
         for concept, values in zip(table.index, table.to_numpy(), strict=True)
     )
-    style = (
-        "body{font-family:sans-serif;margin:1em}table{border-collapse:collapse}"
-        "th,td{border:1px solid #ccc;padding:.4em .6em;vertical-align:top;text-align:left}"
-        "thead th{background:#f3f3f3}tbody th{background:#fafafa;white-space:nowrap}code{font-size:.9em}"
-    )
-    return (
-        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>API differences</title><style>{style}</style>"
-        f"</head><body><h1>API differences</h1><table><thead><tr><th>concept</th>{head}</tr></thead>"
-        f"<tbody>{rows}</tbody></table></body></html>\n"
+    return page(
+        "API differences", f"<table><thead><tr><th>concept</th>{head}</tr></thead><tbody>{rows}</tbody></table>"
     )
 
 
-def unreferenced_names(framework: str, frameworks_dir: Path = FRAMEWORKS_DIR) -> list[str]:
-    """Names a declaration shows as code that the module's own source never uses: the table would lie."""
-    source = (frameworks_dir / f"{framework}.py").read_text()
-    missing = []
-    for variant, api in declared_apis(framework, frameworks_dir).items():
-        for concept, text in api.items():
-            for name in referenced_names(text):
-                if not re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", source.replace(text, "")):
-                    missing.append(f"{framework}/{variant} {concept}: {name}")
-    return missing
+def code_listings(runs: list[tuple[str, str]], frameworks_dir: Path = FRAMEWORKS_DIR) -> dict[str, list[dict]]:
+    """{style (variant name): [{"runs": [...], "files": [...], "code": text}]}: runs whose code is the same
+    text share one listing (keras_*/fit run tensorflow's `Fit`)."""
+    source = Source(frameworks_dir)
+    styles: dict[str, list[dict]] = {}
+    for framework, variant in runs:
+        code = source.listing(framework, variant)
+        listings = styles.setdefault(variant, [])
+        same = next((listing for listing in listings if listing["code"] == code), None)
+        if same is None:
+            listings.append(
+                {"runs": [f"{framework}/{variant}"], "files": source.files(framework, variant), "code": code}
+            )
+        else:
+            same["runs"].append(f"{framework}/{variant}")
+    return styles
+
+
+def code_markdown(styles: dict[str, list[dict]]) -> str:
+    parts = [
+        "# The code of every run\n\nEach run's variant class, its base classes and the functions and classes they "
+        "use, copied from the modules that ran (`workflow/lib/tale_of_two/frameworks/`). Grouped by style; runs "
+        "that execute the same code share one listing.\n"
+    ]
+    for style, listings in styles.items():
+        parts.append(f"\n## {style}\n")
+        for listing in listings:
+            parts.append(f"\n### {', '.join(listing['runs'])}\n\nFrom {', '.join(listing['files'])}.\n")
+            parts.append(f"\n```python\n{listing['code']}```\n")
+    return "".join(parts)
+
+
+def code_html(styles: dict[str, list[dict]]) -> str:
+    """Side by side: one row per style, one column per listing."""
+    body = []
+    for style, listings in styles.items():
+        columns = "".join(
+            f"<div><h3>{html.escape(', '.join(listing['runs']))}</h3><p>From {html.escape(', '.join(listing['files']))}"
+            f"</p><pre><code>{html.escape(listing['code'])}</code></pre></div>"
+            for listing in listings
+        )
+        body.append(f"<h2>{html.escape(style)}</h2><div class='style'>{columns}</div>")
+    return page("The code of every run", "".join(body))

@@ -1,22 +1,25 @@
-"""The training harness: the harness times, the variant fits.
+"""The training harness: the variant fits, the harness times and records (benchopt's callback style).
 
 A framework is one module in `tale_of_two.frameworks` exposing:
 
 * ``VERSION``: the framework's version string;
-* ``VARIANTS``: ``{name: class}``; a variant class takes ``(x, y, settings, runtime)``,
-  declares ``LOSS`` ("mse" or "mae"), and has ``epoch()`` (one pass over the data,
-  returning the epoch's loss as a framework scalar) and ``parameters()`` (``(w, b)``
-  as floats). A variant whose framework owns the loop (Keras ``fit``) defines
-  ``train(epochs, on_epoch_end)`` instead of ``epoch()``;
-* ``configure(device, threads)``: returns a runtime with ``device`` (the framework's
-  handle), ``device_kind`` ("cpu"/"cuda"), ``device_name``, ``threads``, ``seed(s)``
-  and ``sync()``.
+* ``configure(device, threads)``: returns a `Runtime` for the device it will use;
+* ``VARIANTS``: ``{name: class}``. A variant class declares ``LOSS`` ("mse" or "mae") and has
+  - ``__init__(x, y, settings, runtime)``: builds the model and its optimizer;
+  - ``train(epochs, callback)``: the article's ``for epoch in range(epochs):`` loop, calling
+    ``callback(loss)`` after every epoch and stopping when it returns False;
+  - ``parameters()``: ``(w, b)`` as floats.
 
-numpy and the standard library only: this runs inside the official framework images.
+The lines of a variant's code that the API-differences table shows are tagged ``# api: <concept>``
+(see `tale_of_two.api`).
+
+numpy and the standard library only: this runs inside the official framework images, and on the
+article's own Python 3.8 (no 3.9+ syntax or standard library here or in the framework modules).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import importlib
@@ -26,8 +29,9 @@ import os
 import platform
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ContextManager
 
 import numpy as np
 
@@ -40,6 +44,26 @@ DIVERGENCE_LOSS = 1e12
 
 class DeviceUnavailable(RuntimeError):
     """The config asked for a device this machine does not have."""
+
+
+@dataclass
+class Runtime:
+    """Where a framework runs: its device handle, what to record, and how to seed, synchronise and scope."""
+
+    device: Any  # the framework's own handle: torch.device, "/CPU:0", jax.Device, ...
+    device_kind: str  # "cpu" or "cuda"
+    device_name: str
+    threads: int
+    seed: Callable[[int], None] = lambda seed: None  # frameworks without a global RNG draw from settings.seed
+    # None where the device is synchronous, or where reading the loss back waits for the epoch (CPU, TF, JAX).
+    sync: Callable[[], None] | None = None
+    scope: Callable[[], ContextManager] = contextlib.nullcontext  # e.g. tf.device(...) around the whole run
+    # What this framework version could not do as asked and what it did instead (recorded in the result).
+    notes: list[str] = field(default_factory=list)
+
+    def synchronize(self) -> None:
+        if self.sync is not None:
+            self.sync()
 
 
 @dataclass(frozen=True)
@@ -70,6 +94,32 @@ class Settings:
         """Contiguous, unshuffled mini-batches (one when full batch): the same order in every framework."""
         size = n if self.batch_size is None else self.batch_size
         return [slice(start, min(start + size, n)) for start in range(0, n, size)]
+
+
+@dataclass
+class MiniBatches:
+    """x and y as (n, 1) columns of the framework's arrays, in the configured mini-batches (one when full batch).
+
+    Iterate for ``(x, y)`` pairs; ``mean(batch_losses)`` is the epoch's loss, each batch weighted by its size.
+    """
+
+    pairs: list
+    weights: list[float] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, x: np.ndarray, y: np.ndarray, settings: Settings, to_array: Callable = lambda a: a) -> MiniBatches:
+        parts = settings.batches(len(x))
+        column_x, column_y = to_array(x.reshape(-1, 1)), to_array(y.reshape(-1, 1))
+        return cls([(column_x[part], column_y[part]) for part in parts], [(p.stop - p.start) / len(x) for p in parts])
+
+    def __iter__(self):
+        return iter(self.pairs)
+
+    def mean(self, batch_losses: Sequence):
+        """In the framework's own arithmetic: scalars times Python floats work for every array type."""
+        if len(batch_losses) == 1:
+            return batch_losses[0]
+        return sum(weight * loss for weight, loss in zip(self.weights, batch_losses))
 
 
 class EpochClock:
@@ -110,16 +160,6 @@ class EpochClock:
     @property
     def diverged(self) -> bool:
         return bool(self.losses) and not abs(self.losses[-1]) < DIVERGENCE_LOSS
-
-
-def train_loop(variant, epochs: int, on_epoch_end: Callable) -> None:
-    """The default loop: the variant's own `train` when it owns the loop, else `epoch()` repeatedly."""
-    if hasattr(variant, "train"):
-        variant.train(epochs, on_epoch_end)
-        return
-    for _ in range(epochs):
-        if not on_epoch_end(variant.epoch()):
-            break
 
 
 def finite_or_none(value: float) -> float | None:
@@ -176,16 +216,16 @@ def run(framework: str, variant: str, x: np.ndarray, y: np.ndarray, settings: Se
     with runtime.scope():
         for _ in range(settings.repeats):
             runtime.seed(settings.seed)
-            clock = EpochClock(None if runtime.device_kind == "cpu" else runtime.sync)
+            clock = EpochClock(runtime.sync)
             try:
                 start = time.perf_counter()
                 model = variant_class(x, y, settings, runtime)
-                runtime.sync()
+                runtime.synchronize()
                 setup_s = time.perf_counter() - start
                 clock.start()
                 started = time.perf_counter()
-                train_loop(model, settings.epochs, clock)
-                runtime.sync()
+                model.train(settings.epochs, clock)
+                runtime.synchronize()
                 train_s = time.perf_counter() - started
             except Exception as error:
                 # A compiled variant whose compiler cannot run here (no C++ toolchain, unsupported op) is a
@@ -216,7 +256,7 @@ def run(framework: str, variant: str, x: np.ndarray, y: np.ndarray, settings: Se
             "first_epoch_s": clock.epoch_times[0] if clock.epoch_times else None,
             "train_s": spread([r["train_s"] for r in repeats]),
             "epoch_s": spread(steady),
-            **references(x, y, settings),
+            **yardsticks(x, y, settings),
             "warmup_epochs": settings.warmup_epochs,
             "repeats": settings.repeats,
             "epoch_times_s": [r["clock"].epoch_times for r in repeats],
@@ -232,6 +272,7 @@ def run_identity(module, variant_class, runtime, fell_back: bool) -> dict:
         "device_name": runtime.device_name,
         "threads": runtime.threads,
         "loss_name": variant_class.LOSS,
+        "notes": runtime.notes,
     }
 
 
@@ -261,7 +302,7 @@ def unsupported_result(module, variant_class, runtime, fell_back, import_s, sett
     }
 
 
-def references(x: np.ndarray, y: np.ndarray, settings: Settings) -> dict:
+def yardsticks(x: np.ndarray, y: np.ndarray, settings: Settings) -> dict:
     """Two yardsticks timed by the same clock as the epochs.
 
     * harness_overhead_s: what the per-epoch bookkeeping itself costs (a step that does nothing);
@@ -327,5 +368,5 @@ def train(framework: str, variant: str, dataset_path: str, metadata_path: str, s
             "seed": metadata["spec"]["seed"],
         },
         "environment": environment(),
-        "finished_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "finished_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }

@@ -1,4 +1,4 @@
-"""Keras 3 on a chosen backend: shared by keras_tensorflow, keras_torch and keras_jax.
+"""Keras 3 on a chosen backend: what keras_tensorflow, keras_torch and keras_jax share.
 
 Not a framework (no ``VARIANTS``). Keras reads ``KERAS_BACKEND`` once, when it is first imported, so
 a process holds one Keras backend: ``select_backend`` sets it and imports Keras, or refuses where this
@@ -10,7 +10,8 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from dataclasses import dataclass
+
+from tale_of_two.harness import Runtime
 
 
 def select_backend(backend: str):
@@ -26,22 +27,18 @@ def select_backend(backend: str):
     return importlib.import_module("keras")
 
 
-@dataclass
-class Runtime:
-    device: str  # for keras.device(): "cpu" or "gpu:0"
-    device_kind: str
-    device_name: str
-    threads: int
-
-    def seed(self, seed: int) -> None:
-        keras = sys.modules["keras"]
-        keras.utils.set_random_seed(seed)  # Python, numpy, Keras's seed generator and the backend's
-
-    def sync(self) -> None:
-        # Nothing to wait on: Keras reads each epoch's loss back into `logs`, which blocks until it is computed.
-        pass
-
-    def scope(self):
-        # tf.device, torch's default device or jax.default_device. "cpu", not "cpu:0": under "cpu:0" the torch
-        # backend moves each new weight to a device torch counts as another, and the copy gets no gradient.
-        return sys.modules["keras"].device(self.device)
+def on_keras(backend_runtime: Runtime) -> Runtime:
+    """The backend framework's runtime (its device, threads and determinism), scoped and seeded by Keras."""
+    keras = sys.modules["keras"]
+    # "cpu", not "cpu:0": under "cpu:0" the torch backend moves each new weight to a device torch counts as
+    # another, and the copy gets no gradient.
+    device = "cpu" if backend_runtime.device_kind == "cpu" else "gpu:0"
+    return Runtime(
+        device,
+        backend_runtime.device_kind,
+        backend_runtime.device_name,
+        backend_runtime.threads,
+        keras.utils.set_random_seed,  # Python, numpy, Keras's seed generator and the backend's
+        scope=lambda: keras.device(device),  # tf.device, torch's default device or jax.default_device
+        notes=backend_runtime.notes,
+    )

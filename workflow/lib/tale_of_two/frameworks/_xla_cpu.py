@@ -1,4 +1,4 @@
-"""Starting JAX's backends with a chosen number of CPU threads: shared by jax.py and keras_jax.py.
+"""Starting JAX's backends with a chosen number of CPU threads, and JAX's runtime: shared by jax.py and keras_jax.py.
 
 Not a framework (no ``VARIANTS``): a helper of the modules that run on JAX, importing only JAX and the
 standard library.
@@ -15,7 +15,12 @@ from __future__ import annotations
 import os
 
 import jax
-from jax._src import xla_bridge  # backends_are_initialized(): JAX has no public way to ask
+
+# Private, on purpose: JAX 0.10's public API (jax.extend.backend included) can start the backends but not
+# ask whether they have started, and asking after the fact is too late to size the pool.
+from jax._src import xla_bridge
+
+from tale_of_two.harness import DeviceUnavailable, Runtime
 
 # Bit-for-bit repeatable GPU kernels (XLA:CPU is deterministic already). Read when the backends start.
 DETERMINISM_FLAG = "--xla_gpu_deterministic_ops=true"
@@ -59,3 +64,17 @@ def gpus() -> list:
         return jax.devices("gpu")
     except RuntimeError:
         return []
+
+
+def configure_jax(device: str, threads: int) -> Runtime:
+    # XLA's CPU thread pool can only be sized when JAX starts its backends (see start_backends).
+    pool = start_backends(threads)
+    found = gpus()
+    if device == "cuda" and not found:
+        raise DeviceUnavailable("device 'cuda' requested but JAX sees no GPU (jax.devices('gpu') finds none)")
+    # No seed (JAX has no global RNG: variants derive their keys from settings.seed) and no sync (each variant
+    # blocks on its arrays at the end of its setup, and the harness reads each epoch's loss back, which waits
+    # for the XLA execution that also updated the parameters).
+    chosen = found[0] if device == "cuda" or (device == "auto" and found) else jax.devices("cpu")[0]
+    kind, name = ("cuda", chosen.device_kind) if chosen in found else ("cpu", "cpu")
+    return Runtime(chosen, kind, name, pool, scope=lambda: jax.default_device(chosen))

@@ -1,4 +1,4 @@
-"""numpy: the reference every framework is timed against.
+"""numpy: the baseline every framework is timed against.
 
 Full-batch gradient descent written out by hand: no auto-diff, no framework, one thread of float32
 arithmetic. Anything a framework adds on top of this is its overhead.
@@ -6,77 +6,51 @@ arithmetic. Anything a framework adds on top of this is its overhead.
 
 from __future__ import annotations
 
-import contextlib
-from dataclasses import dataclass
-
 import numpy as np
 
-from tale_of_two.harness import DeviceUnavailable, Settings
+from tale_of_two.harness import DeviceUnavailable, MiniBatches, Runtime, Settings
 
 VERSION = np.__version__
-
-
-@dataclass
-class Runtime:
-    device: str = "cpu"
-    device_kind: str = "cpu"
-    device_name: str = "cpu"
-    threads: int = 1  # element-wise float32 maths: numpy runs it on one thread
-
-    def seed(self, seed: int) -> None:
-        pass  # every draw below is from a generator seeded by the settings
-
-    def sync(self) -> None:
-        pass  # numpy is synchronous
-
-    def scope(self):
-        return contextlib.nullcontext()
 
 
 def configure(device: str, threads: int) -> Runtime:
     if device == "cuda":
         raise DeviceUnavailable("device 'cuda' requested but numpy runs on the CPU only")
-    return Runtime()
+    # Element-wise float32 maths runs on one thread; every draw below is from a generator seeded by the settings.
+    return Runtime("cpu", "cpu", "cpu", 1)
 
 
 class Scratch:
     LOSS = "mse"
-    API = {
-        "parameters": "`np.float32` scalars",
-        "model": "none: `self.w * x + self.b`",
-        "forward": "`self.w * x + self.b`",
-        "loss": "hand-written: `np.mean(residual * residual)`",
-        "gradients": "by hand: `np.mean(residual * x)`, `np.mean(residual)`",
-        "update": "`self.w -= self.lr * grad_w`",
-        "zero_grad": "not needed",
-        "optimizer": "none: naive gradient descent",
-        "training": "custom loop over epochs",
-        "read": "`float(self.w)`",
-    }
+    # api: model: none
+    # api: zero_grad: not needed
+    # api: optimizer: none: naive gradient descent
 
     def __init__(self, x, y, settings: Settings, runtime: Runtime):
-        self.batches = [(x[part], y[part]) for part in settings.batches(len(x))]
-        self.sizes = np.array([len(batch) for batch, _ in self.batches], dtype=np.float32) / len(x)
+        self.batches = MiniBatches.of(x, y, settings)
         init = settings.initial_parameters()
         if init is None:
             init = np.random.default_rng(settings.seed).uniform(settings.init_low, settings.init_high, 2)
-        self.w, self.b = np.float32(init[0]), np.float32(init[1])
+        self.w, self.b = np.float32(init[0]), np.float32(init[1])  # api: parameters
         self.lr = np.float32(settings.lr)
 
-    def epoch(self) -> np.float32:
-        losses = []
-        for x, y in self.batches:
-            residual = self.w * x + self.b - y
-            losses.append(np.mean(residual * residual))
-            # d/dw and d/db of mean((w x + b - y)^2), by hand
-            grad_w = np.float32(2) * np.mean(residual * x)
-            grad_b = np.float32(2) * np.mean(residual)
-            self.w -= self.lr * grad_w
-            self.b -= self.lr * grad_b
-        return losses[0] if len(losses) == 1 else np.dot(losses, self.sizes)
-
     def parameters(self) -> tuple[float, float]:
-        return float(self.w), float(self.b)
+        return float(self.w), float(self.b)  # api: read
+
+    def gradient_descent_step(self, x: np.ndarray, y: np.ndarray) -> np.float32:
+        residual = self.w * x + self.b - y  # api: forward
+        # d/dw and d/db of mean((w x + b - y)^2), by hand
+        grad_w = np.float32(2) * np.mean(residual * x)  # api: gradients: by hand
+        grad_b = np.float32(2) * np.mean(residual)  # api: gradients
+        self.w -= self.lr * grad_w  # api: update
+        self.b -= self.lr * grad_b
+        return np.mean(residual * residual)  # api: loss: hand-written, the loss before the step
+
+    def train(self, epochs: int, callback) -> None:
+        for epoch in range(epochs):  # api: training
+            losses = [self.gradient_descent_step(x, y) for x, y in self.batches]
+            if not callback(self.batches.mean(losses)):
+                break
 
 
 VARIANTS = {"scratch": Scratch}

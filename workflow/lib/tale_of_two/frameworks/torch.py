@@ -2,33 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
-from dataclasses import dataclass
-
 import torch
 from torch import nn, optim
 
-from tale_of_two.harness import DeviceUnavailable, Settings
+from tale_of_two.harness import DeviceUnavailable, MiniBatches, Runtime, Settings
 
 VERSION = torch.__version__
-
-
-@dataclass
-class Runtime:
-    device: torch.device
-    device_kind: str
-    device_name: str
-    threads: int
-
-    def seed(self, seed: int) -> None:
-        torch.manual_seed(seed)
-
-    def sync(self) -> None:
-        if self.device_kind == "cuda":
-            torch.cuda.synchronize()
-
-    def scope(self):
-        return contextlib.nullcontext()
 
 
 def configure(device: str, threads: int) -> Runtime:
@@ -36,64 +15,50 @@ def configure(device: str, threads: int) -> Runtime:
         raise DeviceUnavailable(
             "device 'cuda' requested but torch sees no CUDA GPU (torch.cuda.is_available() is False)"
         )
-    use_cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
     torch.set_num_threads(threads)
-    torch.use_deterministic_algorithms(True)
-    if use_cuda:
-        return Runtime(torch.device("cuda"), "cuda", torch.cuda.get_device_name(0), torch.get_num_threads())
-    return Runtime(torch.device("cpu"), "cpu", "cpu", torch.get_num_threads())
+    notes = []
+    if hasattr(torch, "use_deterministic_algorithms"):
+        torch.use_deterministic_algorithms(True)
+    else:  # torch < 1.8, the article's 2020 era
+        torch.set_deterministic(True)
+        notes.append("torch < 1.8 has no torch.use_deterministic_algorithms: used torch.set_deterministic(True)")
+    if device == "cuda" or (device == "auto" and torch.cuda.is_available()):
+        name, synchronize = torch.cuda.get_device_name(0), torch.cuda.synchronize
+        return Runtime(
+            torch.device("cuda"), "cuda", name, torch.get_num_threads(), torch.manual_seed, synchronize, notes=notes
+        )
+    return Runtime(torch.device("cpu"), "cpu", "cpu", torch.get_num_threads(), torch.manual_seed, notes=notes)
 
 
-def to_batches(x, y, settings: Settings, device) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """Column tensors (n, 1) on the device, split into the configured mini-batches."""
-    x = torch.tensor(x.reshape(-1, 1), device=device)
-    y = torch.tensor(y.reshape(-1, 1), device=device)
-    return [(x[part], y[part]) for part in settings.batches(len(x))]
-
-
-def epoch_loss(batch_losses: list[torch.Tensor], batches) -> torch.Tensor:
-    """The epoch's loss: the batch losses weighted by batch size (the loss itself when full batch)."""
-    if len(batch_losses) == 1:
-        return batch_losses[0]
-    sizes = torch.tensor([len(x) for x, _ in batches], dtype=batch_losses[0].dtype, device=batch_losses[0].device)
-    return torch.dot(torch.stack(batch_losses), sizes / sizes.sum())
+def batches(x, y, settings: Settings, device: torch.device) -> MiniBatches:
+    return MiniBatches.of(x, y, settings, lambda array: torch.tensor(array, device=device))
 
 
 # --- scratch: explicit Parameters, hand-written MSE, naive gradient descent ----------------------
 
 
-class LinearRegression(nn.Module):
+class LinearRegression(nn.Module):  # api: model
     def __init__(self, w0: torch.Tensor, b0: torch.Tensor):
         super().__init__()
         # nn.Parameter registers w and b with the module, so they appear in parameters().
-        self.w = nn.Parameter(w0)
+        self.w = nn.Parameter(w0)  # api: parameters
         self.b = nn.Parameter(b0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.w * x + self.b
+        # api: article: the article's w was a (1, 1) Parameter used as `x @ w`; a scalar `w * x` is the same line
+        return self.w * x + self.b  # api: forward
 
 
 def squared_error(y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
-    return torch.mean(torch.square(y_pred - y_true))
+    return torch.mean(torch.square(y_pred - y_true))  # api: loss: hand-written
 
 
 class Scratch:
     LOSS = "mse"
-    API = {
-        "parameters": "`nn.Parameter(w0)`, `nn.Parameter(b0)`",
-        "model": "`nn.Module` subclass",
-        "forward": "`forward(self, x)`: `self.w * x + self.b`",
-        "loss": "hand-written: `torch.mean(torch.square(y_pred - y_true))`",
-        "gradients": "`loss.backward()`",
-        "update": "`param -= self.lr * param.grad` inside `torch.no_grad()`",
-        "zero_grad": "`param.grad.zero_()`",
-        "optimizer": "none: naive gradient descent",
-        "training": "custom loop over epochs",
-        "read": "`self.model.w.item()`",
-    }
+    # api: optimizer: none: naive gradient descent
 
     def __init__(self, x, y, settings: Settings, runtime: Runtime):
-        self.batches = to_batches(x, y, settings, runtime.device)
+        self.batches = batches(x, y, settings, runtime.device)
         init = settings.initial_parameters()
         if init is None:  # the framework's own RNG
             w0, b0 = torch.empty(2).uniform_(settings.init_low, settings.init_high)
@@ -102,93 +67,85 @@ class Scratch:
         self.model = LinearRegression(w0.clone(), b0.clone()).to(runtime.device)
         self.lr = settings.lr
 
-    def epoch(self) -> torch.Tensor:
-        losses = []
-        for x, y in self.batches:
-            loss = squared_error(self.model(x), y)
-            loss.backward()
-            with torch.no_grad():  # the update itself must not be recorded by autograd
-                for param in (self.model.w, self.model.b):
-                    param -= self.lr * param.grad
-                    param.grad.zero_()  # otherwise backward() accumulates into it
-            losses.append(loss.detach())
-        return epoch_loss(losses, self.batches)
-
     def parameters(self) -> tuple[float, float]:
-        return self.model.w.item(), self.model.b.item()
+        return self.model.w.item(), self.model.b.item()  # api: read
+
+    def gradient_descent_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        loss = squared_error(self.model(x), y)
+        loss.backward()  # api: gradients
+        with torch.no_grad():  # the update itself must not be recorded by autograd
+            for param in (self.model.w, self.model.b):
+                param -= self.lr * param.grad  # api: update
+                param.grad.zero_()  # api: zero_grad: otherwise backward() accumulates into it
+        return loss.detach()
+
+    def train(self, epochs: int, callback) -> None:
+        for epoch in range(epochs):  # api: training
+            losses = [self.gradient_descent_step(x, y) for x, y in self.batches]
+            if not callback(self.batches.mean(losses)):
+                break
 
 
 # --- layers: nn.Linear, nn.MSELoss, optim.SGD -------------------------------------------------
 
 
-class LinearModel(nn.Module):
+class LinearModel(nn.Module):  # api: model
     def __init__(self):
         super().__init__()
-        self.linear = nn.Linear(1, 1)
+        self.linear = nn.Linear(1, 1)  # api: parameters
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.linear(x)
+        return self.linear(x)  # api: forward
 
 
 class Layers:
     LOSS = "mse"
-    API = {
-        "parameters": "created by `nn.Linear(1, 1)`",
-        "model": "`nn.Module` subclass",
-        "forward": "`forward(self, x)`: `self.linear(x)`",
-        "loss": "`nn.MSELoss()`",
-        "gradients": "`loss.backward()`",
-        "update": "`self.optimizer.step()`",
-        "zero_grad": "`self.optimizer.zero_grad()`",
-        "optimizer": "`optim.SGD(self.model.parameters(), lr=settings.lr)`",
-        "training": "custom loop over epochs",
-        "read": "`self.model.linear.weight.item()`",
-    }
 
     def __init__(self, x, y, settings: Settings, runtime: Runtime):
-        self.batches = to_batches(x, y, settings, runtime.device)
+        self.batches = batches(x, y, settings, runtime.device)
         self.model = LinearModel().to(runtime.device)
         init = settings.initial_parameters()
         if init is not None:  # otherwise nn.Linear's default (Kaiming-uniform) initialiser
             with torch.no_grad():
                 self.model.linear.weight.fill_(init[0])
                 self.model.linear.bias.fill_(init[1])
-        self.loss_fn = nn.MSELoss()
-        self.optimizer = optim.SGD(self.model.parameters(), lr=settings.lr)
-
-    def epoch(self) -> torch.Tensor:
-        losses = []
-        for x, y in self.batches:
-            self.optimizer.zero_grad()
-            loss = self.loss_fn(self.model(x), y)
-            loss.backward()
-            self.optimizer.step()
-            losses.append(loss.detach())
-        return epoch_loss(losses, self.batches)
+        self.loss_fn = nn.MSELoss()  # api: loss
+        self.optimizer = optim.SGD(self.model.parameters(), lr=settings.lr)  # api: optimizer
 
     def parameters(self) -> tuple[float, float]:
-        return self.model.linear.weight.item(), self.model.linear.bias.item()
+        return self.model.linear.weight.item(), self.model.linear.bias.item()  # api: read
+
+    def optimizer_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        self.optimizer.zero_grad()  # api: zero_grad
+        loss = self.loss_fn(self.model(x), y)
+        loss.backward()  # api: gradients
+        self.optimizer.step()  # api: update
+        return loss.detach()
+
+    def train(self, epochs: int, callback) -> None:
+        for epoch in range(epochs):  # api: training
+            losses = [self.optimizer_step(x, y) for x, y in self.batches]
+            if not callback(self.batches.mean(losses)):
+                break
 
 
-# --- compiled: the same loops, compiled by torch.compile (TorchInductor; needs a C++ compiler on CPU) ---
+# --- compiled: the same step, compiled by torch.compile (TorchInductor; needs a C++ compiler on CPU) ---
 
 
 class ScratchCompiled(Scratch):
     COMPILED = True
-    API = {**Scratch.API, "training": "custom loop, epoch compiled by `torch.compile(self.epoch)`"}
 
     def __init__(self, *args):
         super().__init__(*args)
-        self.epoch = torch.compile(self.epoch)
+        self.gradient_descent_step = torch.compile(self.gradient_descent_step)  # api: training
 
 
 class LayersCompiled(Layers):
     COMPILED = True
-    API = {**Layers.API, "training": "custom loop, epoch compiled by `torch.compile(self.epoch)`"}
 
     def __init__(self, *args):
         super().__init__(*args)
-        self.epoch = torch.compile(self.epoch)
+        self.optimizer_step = torch.compile(self.optimizer_step)  # api: training
 
 
 VARIANTS = {

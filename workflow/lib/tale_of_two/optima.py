@@ -1,4 +1,4 @@
-"""Reference optima every fit is judged against (analysis environment only)."""
+"""The optima every fit is judged against: the OLS and LAD lines (analysis environment only)."""
 
 from __future__ import annotations
 

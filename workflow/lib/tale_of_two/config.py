@@ -1,4 +1,4 @@
-"""From a validated config to the list of runs and their effective settings.
+"""Resolving the config: from a validated config to the runs and their effective settings.
 
 The JSON schema checks types and ranges key by key; this checks what a schema cannot:
 that each framework and variant exists, and rules that tie keys together.
@@ -22,8 +22,8 @@ def available_frameworks(frameworks_dir: Path = FRAMEWORKS_DIR) -> list[str]:
     return sorted(p.stem for p in frameworks_dir.glob("*.py") if not p.stem.startswith("_"))
 
 
-def declared_variants(framework: str, frameworks_dir: Path = FRAMEWORKS_DIR) -> list[str]:
-    """The keys of `VARIANTS = {...}` in the framework's module, read without importing the framework."""
+def variant_classes(framework: str, frameworks_dir: Path = FRAMEWORKS_DIR) -> dict[str, str]:
+    """`VARIANTS = {name: Class}` in the framework's module, as names, read without importing the framework."""
     module = frameworks_dir / f"{framework}.py"
     if framework.startswith("_") or not module.is_file():
         known = available_frameworks(frameworks_dir)
@@ -34,8 +34,35 @@ def declared_variants(framework: str, frameworks_dir: Path = FRAMEWORKS_DIR) -> 
             and any(isinstance(t, ast.Name) and t.id == "VARIANTS" for t in node.targets)
             and isinstance(node.value, ast.Dict)
         ):
-            return sorted(key.value for key in node.value.keys if isinstance(key, ast.Constant))
+            return {
+                key.value: value.id
+                for key, value in zip(node.value.keys, node.value.values, strict=True)
+                if isinstance(key, ast.Constant) and isinstance(value, ast.Name)
+            }
     raise ConfigError(f"{module}: no `VARIANTS = {{...}}` dict literal at module level")
+
+
+def framework_files(framework: str, frameworks_dir: Path = FRAMEWORKS_DIR) -> list[Path]:
+    """The framework's module and every framework module it imports, transitively (helpers like `_keras_fit.py`,
+    or `tensorflow.py` for `keras_tensorflow`): the code a run of it executes, besides the harness."""
+    found, queue = [], [framework]
+    while queue:
+        name = queue.pop(0)
+        path = frameworks_dir / f"{name}.py"
+        if path in found:
+            continue
+        found.append(path)
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.ImportFrom) and node.module == "tale_of_two.frameworks":
+                queue += [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("tale_of_two.frameworks."):
+                queue.append(node.module.rsplit(".", 1)[1])
+    return found
+
+
+def declared_variants(framework: str, frameworks_dir: Path = FRAMEWORKS_DIR) -> list[str]:
+    """The variant names the framework's module declares, sorted."""
+    return sorted(variant_classes(framework, frameworks_dir))
 
 
 def resolve_runs(config: dict, frameworks_dir: Path = FRAMEWORKS_DIR) -> dict[tuple[str, str], dict]:

@@ -6,7 +6,7 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from tale_of_two.experiment import ConfigError, declared_variants, resolve_bench_runs, resolve_runs
+from tale_of_two.config import ConfigError, declared_variants, resolve_bench_runs, resolve_runs
 
 DEFAULT = yaml.safe_load((ROOT / "config/config.yaml").read_text())
 

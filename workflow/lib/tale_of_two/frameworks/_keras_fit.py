@@ -1,0 +1,83 @@
+"""The article's `fit` cell, written once: tensorflow/fit and every keras_* backend run this code.
+
+Not a framework (no ``VARIANTS``). It uses the Keras this process already runs: Keras 3 on the
+backend that the importing module chose, or, on TensorFlow 2.5 and older, the Keras inside TensorFlow.
+"""
+
+from __future__ import annotations
+
+import importlib
+import random
+import sys
+
+import numpy as np
+
+from tale_of_two.harness import Runtime, Settings
+
+
+def running_keras():
+    if "keras" in sys.modules:
+        return sys.modules["keras"]
+    try:
+        return importlib.import_module("keras")
+    except ImportError:  # TensorFlow <= 2.5 with no standalone Keras: the one inside TensorFlow
+        return importlib.import_module("tensorflow").keras
+
+
+keras = running_keras()
+
+
+def set_random_seed(seed: int) -> None:
+    """Python's, numpy's, Keras's and the backend's random generators."""
+    if hasattr(keras.utils, "set_random_seed"):
+        keras.utils.set_random_seed(seed)
+    else:  # the Keras inside TensorFlow < 2.7 (the 2020 era): its three generators by hand
+        random.seed(seed)
+        np.random.seed(seed)
+        importlib.import_module("tensorflow").random.set_seed(seed)
+
+
+class LinearModel(keras.Model):  # api: model
+    def __init__(self):
+        super().__init__()
+        self.dense = keras.layers.Dense(1)  # api: parameters
+
+    def call(self, x):
+        return self.dense(x)  # api: forward
+
+
+def build_model(settings: Settings) -> LinearModel:
+    model = LinearModel()
+    model(np.zeros((1, 1), np.float32))  # creates the Dense weights
+    init = settings.initial_parameters()
+    if init is not None:  # otherwise Dense's default: Glorot-uniform kernel, zero bias
+        model.dense.kernel.assign([[init[0]]])
+        model.dense.bias.assign([init[1]])
+    return model
+
+
+class Fit:
+    LOSS = "mae"
+    # api: gradients: inside `fit`
+    # api: update: inside `fit`
+    # api: zero_grad: not needed
+
+    def __init__(self, x, y, settings: Settings, runtime: Runtime):
+        self.x, self.y = x.reshape(-1, 1), y.reshape(-1, 1)
+        self.batch_size = settings.batch_size or len(x)
+        self.model = build_model(settings)
+        optimizer = keras.optimizers.SGD(learning_rate=settings.lr)  # api: optimizer
+        self.model.compile(optimizer=optimizer, loss="mean_absolute_error")  # api: loss
+
+    def parameters(self) -> tuple[float, float]:
+        return float(self.model.dense.kernel.numpy()[0, 0]), float(self.model.dense.bias.numpy()[0])  # api: read
+
+    def train(self, epochs: int, callback) -> None:
+        class EpochEnd(keras.callbacks.Callback):  # the harness's callback, as Keras calls it
+            def on_epoch_end(self, epoch, logs=None):
+                if not callback(logs["loss"]):
+                    self.model.stop_training = True
+
+        self.model.fit(  # api: training
+            self.x, self.y, epochs=epochs, batch_size=self.batch_size, verbose=0, callbacks=[EpochEnd()]
+        )
