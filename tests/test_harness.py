@@ -53,9 +53,20 @@ def fake_framework(monkeypatch):
         def loss(self):
             return float("inf") if self.epochs == 3 else 1.0
 
+    class NoCompiler(Steady):
+        COMPILED = True
+
+        def train(self, epochs, callback):
+            raise OSError("no C++ compiler")  # what this fake's compiler_unavailable recognises
+
+    class CompiledBug(NoCompiler):
+        def train(self, epochs, callback):
+            raise ZeroDivisionError("a bug in shared code")
+
     module = types.ModuleType("tale_of_two.frameworks.fake")
     module.VERSION = "0.0"
-    module.VARIANTS = {"steady": Steady, "exploding": Exploding}
+    module.VARIANTS = {"steady": Steady, "exploding": Exploding, "no_compiler": NoCompiler, "compiled_bug": CompiledBug}
+    module.compiler_unavailable = lambda error: isinstance(error, OSError)
 
     def configure(device, threads):
         if device == "cuda":
@@ -100,6 +111,14 @@ def test_divergence_stops_training_and_is_reported(fake_framework):
     assert result["diverged_at_epoch"] == 3
     assert result["loss_history"] == [1.0, 1.0, None]
     assert result["final_loss"] is None
+
+
+def test_only_a_missing_compiler_makes_a_compiled_run_unsupported(fake_framework):
+    result = run("no_compiler", epochs=5, warmup_epochs=1, repeats=1)
+    assert result["status"] == "unsupported" and result["error"] == "OSError: no C++ compiler"
+    assert result["loss_history"] == [] and result["fitted"] == {"w": None, "b": None}
+    with pytest.raises(ZeroDivisionError, match="a bug in shared code"):
+        run("compiled_bug", epochs=5, warmup_epochs=1, repeats=1)
 
 
 def test_unknown_framework_and_variant_are_named():

@@ -9,6 +9,9 @@ A framework is one module in `tale_of_two.frameworks` exposing:
   - ``train(epochs, callback)``: the article's ``for epoch in range(epochs):`` loop, calling
     ``callback(loss)`` after every epoch and stopping when it returns False;
   - ``parameters()``: ``(w, b)`` as floats.
+  A variant marked ``COMPILED = True`` needs a compiler; its module then defines
+  ``compiler_unavailable(error)``: True for the errors that mean "this compiler cannot run here" (no C++
+  toolchain, no torch.compile in this version), which make the run ``status: unsupported``.
 
 The lines of a variant's code that the API-differences table shows are tagged ``# api: <concept>``
 (see `tale_of_two.api`).
@@ -228,9 +231,10 @@ def run(framework: str, variant: str, x: np.ndarray, y: np.ndarray, settings: Se
                 runtime.synchronize()
                 train_s = time.perf_counter() - started
             except Exception as error:
-                # A compiled variant whose compiler cannot run here (no C++ toolchain, unsupported op) is a
-                # result to report, not a crash; any other failure, or one after training began, is a bug.
-                if getattr(variant_class, "COMPILED", False) and not clock.losses:
+                # A compiled variant whose compiler cannot run here (no C++ toolchain) is a result to report,
+                # not a crash; any other failure, or one after training began, is a bug and fails the job.
+                compiled = getattr(variant_class, "COMPILED", False)
+                if compiled and not clock.losses and module.compiler_unavailable(error):
                     return unsupported_result(module, variant_class, runtime, fell_back, import_s, settings, error)
                 raise
             w, b = model.parameters()

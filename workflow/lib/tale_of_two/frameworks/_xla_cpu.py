@@ -71,7 +71,11 @@ def configure_jax(device: str, threads: int) -> Runtime:
     pool = start_backends(threads)
     found = gpus()
     if device == "cuda" and not found:
-        raise DeviceUnavailable("device 'cuda' requested but JAX sees no GPU (jax.devices('gpu') finds none)")
+        raise DeviceUnavailable(
+            "device 'cuda' requested but JAX sees no GPU (jax.devices('gpu') finds none; the pinned jaxlib is "
+            "CPU-only: on a GPU machine install a CUDA one, pip install 'jax[cuda12]==0.10.2', or set "
+            "device_fallback: cpu)"
+        )
     # No seed (JAX has no global RNG: variants derive their keys from settings.seed) and no sync (each variant
     # blocks on its arrays at the end of its setup, and the harness reads each epoch's loss back, which waits
     # for the XLA execution that also updated the parameters).

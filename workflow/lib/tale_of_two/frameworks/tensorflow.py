@@ -38,6 +38,11 @@ def configure(device: str, threads: int) -> Runtime:
     return Runtime("/CPU:0", "cpu", "cpu", threads, set_random_seed, scope=lambda: tf.device("/CPU:0"), notes=notes)
 
 
+def compiler_unavailable(error: BaseException) -> bool:
+    """tf.function traces into TensorFlow's own graph runtime: it needs no compiler that could be missing."""
+    return False
+
+
 # --- scratch: tf.Variable in a tf.Module, hand-written MSE, GradientTape --------------------------
 
 

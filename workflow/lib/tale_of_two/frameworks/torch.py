@@ -30,6 +30,18 @@ def configure(device: str, threads: int) -> Runtime:
     return Runtime(torch.device("cpu"), "cpu", "cpu", torch.get_num_threads(), torch.manual_seed, notes=notes)
 
 
+def compiler_unavailable(error: BaseException) -> bool:
+    """torch.compile cannot run here: this torch has none, or Inductor finds no working C++ compiler."""
+    if isinstance(error, AttributeError) and not hasattr(torch, "compile"):  # torch < 2.0
+        return True
+    from torch._dynamo.exc import BackendCompilerFailed
+    from torch._inductor.exc import CppCompileError, InvalidCxxCompiler
+
+    return isinstance(error, BackendCompilerFailed) and isinstance(
+        error.inner_exception, (InvalidCxxCompiler, CppCompileError)
+    )
+
+
 def batches(x, y, settings: Settings, device: torch.device) -> MiniBatches:
     return MiniBatches.of(x, y, settings, lambda array: torch.tensor(array, device=device))
 
