@@ -108,7 +108,6 @@ def test_jax_variant_reaches_ols(arrays, metadata, variant, init):
     assert result["status"] == "ok" and result["loss_name"] == "mse"
     assert result["fitted"]["w"] == pytest.approx(metadata["ols"]["w"], abs=MSE_TOLERANCE)
     assert result["fitted"]["b"] == pytest.approx(metadata["ols"]["b"], abs=MSE_TOLERANCE)
-    assert result["loss_history"][-1] <= result["loss_history"][0]
 
 
 @pytest.mark.parametrize("variant", ["scratch", "layers"])

@@ -177,17 +177,34 @@ def test_cuda_without_a_gpu_is_a_clear_error_unless_cpu_fallback_is_asked(tmp_pa
     assert "logs/train/torch/scratch.log" in done.stdout + done.stderr  # Snakemake points at the log
     assert not (tmp_path / target).exists()
 
+
+def test_the_readme_gpu_recipe_runs_every_run_on_a_machine_without_a_gpu(tiny_run, tmp_path):
+    """README: `training: {device: cuda, device_fallback: cpu}` runs every run; numpy stays on the CPU, no error."""
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA GPU: tests/test_gpu.py covers it")
     extra = config_file(tmp_path, "training: {device: cuda, device_fallback: cpu}")
-    snakemake(tmp_path, "--configfile", TINY, extra, "--cores", "1", target)
-    result = run_json(tmp_path, "torch/scratch")
-    assert result["device"] == "cpu" and result["device_fell_back"] is True
-    assert result["settings"]["device"] == "cuda"
+    snakemake(tmp_path, "--configfile", TINY, extra, "--cores", "2", *(f"results/runs/{run}.json" for run in RUNS))
+    for run in RUNS:
+        result = run_json(tmp_path, run)
+        assert result["status"] == "ok" and result["device"] == "cpu" and result["settings"]["device"] == "cuda"
+        if run == "numpy/scratch":
+            assert result["device_fell_back"] is False and result["notes"] == [
+                "numpy runs on the CPU only: device 'cuda' does not apply"
+            ]
+        else:
+            assert result["device_fell_back"] is True, run
+        assert result["loss_history"] == run_json(tiny_run, run)["loss_history"], run  # the same fit as `auto`
 
 
-def test_auto_device_records_what_it_picked(tmp_path):
-    snakemake(tmp_path, "--configfile", TINY, "--cores", "1", "results/runs/torch/layers.json")
-    result = run_json(tmp_path, "torch/layers")
-    assert result["settings"]["device"] == "auto" and result["device"] in ("cpu", "cuda")
+def test_auto_device_records_what_it_picked(tiny_run):
+    import torch
+
+    result = run_json(tiny_run, "torch/layers")
+    # `auto` takes the GPU where torch sees one, else the CPU.
+    assert result["settings"]["device"] == "auto"
+    assert result["device"] == ("cuda" if torch.cuda.is_available() else "cpu")
     assert result["device_fell_back"] is False
 
 

@@ -52,7 +52,8 @@ def test_one_result_can_be_rebuilt_alone(tiny_run):
     assert "train" in done.stdout + done.stderr
     after = json.loads(target.read_text())
     assert after["fitted"] == before["fitted"] and after["loss_history"] == before["loss_history"]
-    assert not (tiny_run / "results/runs/torch/.scratch.json.tmp").exists()
+    # atomic_write_bytes writes `.scratch.json.<random>.tmp` beside the target, then renames it.
+    assert sorted(p.name for p in (tiny_run / "results/runs/torch").iterdir()) == ["layers.json", "scratch.json"]
 
 
 def test_converged_config_reaches_every_optimum(tmp_path):
