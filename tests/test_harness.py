@@ -142,6 +142,16 @@ def test_batches_cover_the_data_in_order():
     assert harness.Settings().batches(8) == [slice(0, 8)]
 
 
+def test_mini_batches_are_columns_in_order_and_their_mean_weighs_by_size():
+    x = np.arange(8, dtype=np.float32)
+    batches = harness.MiniBatches.of(x, -x, harness.Settings(batch_size=3))
+    assert [xb.ravel().tolist() for xb, _ in batches] == [[0, 1, 2], [3, 4, 5], [6, 7]]
+    assert all(xb.shape == yb.shape == (len(xb), 1) for xb, yb in batches)
+    assert batches.mean([1.0, 2.0, 4.0]) == pytest.approx((3 * 1 + 3 * 2 + 2 * 4) / 8)
+    full = harness.MiniBatches.of(x, -x, harness.Settings())
+    assert len(full.pairs) == 1 and full.mean(["the loss itself"]) == "the loss itself"
+
+
 def test_uniform_init_is_shared_and_framework_init_is_not():
     assert harness.Settings(seed=3).initial_parameters() == harness.Settings(seed=3).initial_parameters()
     w0, b0 = harness.Settings(seed=3).initial_parameters()

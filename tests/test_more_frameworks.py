@@ -2,7 +2,8 @@
 
 Keras fixes its backend when it is first imported, so a process holds one Keras backend: each
 ``keras_<backend>`` module runs in a process of its own (the three side by side), JAX in this one.
-Tolerances as in test_variants.py: 1e-3 of OLS for MSE runs, 5e-3 of LAD for MAE runs.
+Tolerances and data as in test_variants.py: 1e-3 of LAD for MAE runs on the outlier data (JAX's own fits
+to their optimum are test_variants' too).
 """
 
 from __future__ import annotations
@@ -21,12 +22,9 @@ from conftest import ROOT
 
 from tale_of_two import harness
 
-MSE_TOLERANCE = 1e-3
-MAE_TOLERANCE = 5e-3
-CONVERGED_MSE = dict(lr=0.01, epochs=1000)  # as test_variants.CONVERGED
-# Sub-gradient descent on MAE at lr 0.005 is within 1.4e-3 of LAD after 200 epochs on every backend, from
-# either start (test_variants' 600 epochs would add ~10-30 s of TensorFlow fit, 25-80 ms an epoch, here).
-CONVERGED_MAE = dict(lr=0.005, epochs=200)
+MAE_TOLERANCE = 1e-3
+# As test_variants' MAE runs, on the outlier data: within 2.9e-4 of LAD after 300 epochs (measured, keras_jax).
+CONVERGED_MAE = dict(lr=0.005, epochs=300)
 KERAS_BACKENDS = ["tensorflow", "torch", "jax"]
 # Keras on TensorFlow from its own initialiser is tensorflow/fit, number for number (test_variants covers it).
 KERAS_INITS = {"tensorflow": ["uniform"], "torch": ["uniform", "framework"], "jax": ["uniform", "framework"]}
@@ -74,10 +72,10 @@ def fitted(arrays, framework, variant, **settings):
 
 
 @pytest.fixture(scope="module")
-def keras_runs(arrays, tmp_path_factory):
+def keras_runs(outliers, tmp_path_factory):
     """{backend: worker output}: the three Keras backends, each in its own process, all at once."""
     dataset = tmp_path_factory.mktemp("keras") / "dataset.npz"
-    np.savez(dataset, x=arrays["x"], y=arrays["y"])
+    np.savez(dataset, x=outliers["x"], y=outliers["y"])
     env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "workflow" / "lib"), env.get("PYTHONPATH", "")])
     workers = {
@@ -99,23 +97,6 @@ def keras_runs(arrays, tmp_path_factory):
 
 
 # --- JAX ------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("variant", ["scratch", "layers"])
-@pytest.mark.parametrize("init", ["uniform", "framework"])
-def test_jax_variant_reaches_ols(arrays, metadata, variant, init):
-    result = fitted(arrays, "jax", variant, init=init, **CONVERGED_MSE)
-    assert result["status"] == "ok" and result["loss_name"] == "mse"
-    assert result["fitted"]["w"] == pytest.approx(metadata["ols"]["w"], abs=MSE_TOLERANCE)
-    assert result["fitted"]["b"] == pytest.approx(metadata["ols"]["b"], abs=MSE_TOLERANCE)
-
-
-@pytest.mark.parametrize("variant", ["scratch", "layers"])
-def test_jax_mini_batches_also_reach_ols(arrays, metadata, variant):
-    result = fitted(arrays, "jax", variant, lr=0.005, epochs=300, batch_size=16)
-    assert len(result["loss_history"]) == 300
-    assert result["fitted"]["w"] == pytest.approx(metadata["ols"]["w"], abs=5e-3)
-    assert result["fitted"]["b"] == pytest.approx(metadata["ols"]["b"], abs=5e-3)
 
 
 @pytest.mark.parametrize("variant", ["scratch", "layers"])
@@ -158,21 +139,21 @@ def test_jax_without_a_gpu_refuses_cuda():
 # --- Keras 3 fit, one backend per process -----------------------------------------------------------
 
 
-def test_keras_tensorflow_fit_is_tensorflow_fit_to_the_last_digit(keras_runs, arrays):
+def test_keras_tensorflow_fit_is_tensorflow_fit_to_the_last_digit(keras_runs, outliers):
     """The claim in config/config.yaml: the same code on the same backend from the same start, bit for bit."""
-    own_process = fitted(arrays, "tensorflow", "fit", init="uniform", **CONVERGED_MAE)
+    own_process = fitted(outliers, "tensorflow", "fit", init="uniform", **CONVERGED_MAE)
     keras_tensorflow = keras_runs["tensorflow"]["results"]["uniform"]
     assert keras_tensorflow["loss_history"] == own_process["loss_history"]
     assert keras_tensorflow["fitted"] == own_process["fitted"]
 
 
 @pytest.mark.parametrize("backend,init", KERAS_RUNS)
-def test_keras_fit_reaches_lad(keras_runs, metadata, backend, init):
+def test_keras_fit_reaches_lad(keras_runs, outliers, backend, init):
     result = keras_runs[backend]["results"][init]
     assert result["status"] == "ok" and result["loss_name"] == "mae"
     assert len(result["loss_history"]) == CONVERGED_MAE["epochs"]
-    assert result["fitted"]["w"] == pytest.approx(metadata["lad"]["w"], abs=MAE_TOLERANCE)
-    assert result["fitted"]["b"] == pytest.approx(metadata["lad"]["b"], abs=MAE_TOLERANCE)
+    assert result["fitted"]["w"] == pytest.approx(outliers["mae"]["w"], abs=MAE_TOLERANCE)
+    assert result["fitted"]["b"] == pytest.approx(outliers["mae"]["b"], abs=MAE_TOLERANCE)
 
 
 @pytest.mark.parametrize("backend", KERAS_BACKENDS)
