@@ -189,7 +189,9 @@ def draw_fits(x: np.ndarray, y: np.ndarray, metadata: dict, results: list[dict])
         ax_data.plot(grid, w * grid + b, linewidth=LINEWIDTH, **styles_by_name[group[0]])
     for result in results:
         if result["status"] != "ok":
-            ax_diff.plot([], [], color="red", marker="x", linestyle="", label=f"{label(result)}: diverged, not drawn")
+            ax_diff.plot(
+                [], [], color="red", marker="x", linestyle="", label=f"{label(result)}: {result['status']}, not drawn"
+            )
     ax_data.set(xlabel="x", ylabel="y", title="Learned lines over the data")
     ax_diff.set(xlabel="x", ylabel="prediction - OLS prediction (units of y)", title="Distance of each line from OLS")
     ax_diff.axhline(0, color="0.85", linewidth=0.5, zorder=0)
@@ -241,7 +243,8 @@ def draw_losses(results: list[dict], metadata: dict):
             text = group_label(group, 10**difference - 1, " relative")
             text += "".join(sorted({init_marker(runs[n]) for n in group}))
             first = runs[group[0]]
-            return text + (f", diverged at epoch {first['diverged_at_epoch']}" if first["status"] != "ok" else "")
+            diverged = first["status"] == "diverged"
+            return text + (f", diverged at epoch {first['diverged_at_epoch']}" if diverged else "")
 
         curves = {name: loss_history(r) for name, r in runs.items()}
         epochs = np.arange(1, max((len(c) for c in curves.values()), default=0) + 1)
@@ -272,7 +275,7 @@ def draw_final_losses(ax, runs: list[dict], styles: dict, best: float, unit: str
     for position, result in zip(positions, runs, strict=True):
         color = styles[(result["framework"], result["variant"])]["color"]
         if result["status"] != "ok":
-            ax.annotate("  diverged", (best, position), va="center", fontsize=LEGEND_FONTSIZE, color="red")
+            ax.annotate(f"  {result['status']}", (best, position), va="center", fontsize=LEGEND_FONTSIZE, color="red")
             continue
         ax.plot([result["final_loss"]], [position], marker="o", color=color, linestyle="")
         ax.annotate(f"  {result['final_loss']:.4f}", (result["final_loss"], position), va="center", fontsize=8)
