@@ -137,3 +137,20 @@ def test_diverged_run_keeps_its_row_with_no_parameters(metadata, arrays):
     markdown = summary.to_markdown(table, metadata)
     assert re.search(r"\| torch/scratch +\| diverged at epoch 4 +\|", markdown)
     assert "nan" not in markdown
+
+
+def test_summary_says_which_runs_start_from_their_framework_s_initialiser_and_why(metadata, arrays):
+    sha = metadata["sha256"]
+    runs = [make_result(f, "fit", 0.1, 0.28, sha, loss_name="mae") for f in ("tensorflow", "keras_torch", "keras_jax")]
+    runs[0]["settings"] = dict(runs[0]["settings"], init="framework")
+    table = summary.summarize(runs, metadata, arrays["x"], arrays["y"])
+    note = summary.initial_values_note(table)
+    assert "`tensorflow/fit` start from their framework's own initialiser" in note
+    assert "Glorot-uniform" in note  # why: the article's Keras code leaves w and b to Keras
+    assert "`keras_torch/fit`, `keras_jax/fit` start from one shared draw" in note
+    assert "`tensorflow/fit` (own initialiser) and `keras_torch/fit`, `keras_jax/fit` (shared draw)" in note
+    markdown = summary.to_markdown(table, metadata)
+    assert note in markdown and re.search(r"\| tensorflow/fit +\|.*\| own initialiser +\|", markdown)
+    assert "<code>tensorflow/fit</code> start from" in summary.to_html(table)
+    same = summary.summarize(runs[1:], metadata, arrays["x"], arrays["y"])
+    assert summary.initial_values_note(same).startswith("Every run starts from the same shared draw")

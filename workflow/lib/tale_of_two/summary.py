@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from pathlib import Path
 
 import jsonschema
@@ -157,6 +159,42 @@ def summarize(results: list[dict], metadata: dict, x: np.ndarray, y: np.ndarray)
     return table
 
 
+# How the summary names a run's starting point (settings.init).
+START = {"uniform": "shared draw", "framework": "own initialiser"}
+
+
+def initial_values_note(table: pd.DataFrame) -> str:
+    """Which runs start from the shared draw of w and b and which from their framework's own initialiser,
+    and the variants run both ways: their results differ because their starts do."""
+    runs = table[table["framework"] != "reference"]
+    names = runs["framework"] + "/" + runs["variant"]
+    own = list(names[runs["init"] == "framework"])
+    if not own:
+        return "Every run starts from the same shared draw of w and b (`init: uniform`)."
+    shared = list(names[runs["init"] != "framework"])
+    text = (
+        f"Not every run starts from the same w and b. {', '.join(f'`{n}`' for n in own)} "
+        "start from their framework's own initialiser (`init: framework`): the article's layer and Keras code "
+        "leaves w and b to the framework, e.g. Keras' Dense draws a Glorot-uniform kernel and a zero bias."
+    )
+    if shared:
+        text += (
+            f" {', '.join(f'`{n}`' for n in shared)} start from one shared draw (`init: uniform`): the same "
+            "numbers in every framework, so that the frameworks can be compared step by step."
+        )
+    for variant, group in runs.groupby("variant", sort=False):
+        if group["init"].nunique() > 1:
+            starts = {
+                init: ", ".join(f"`{f}/{variant}`" for f in group.loc[group["init"] == init, "framework"])
+                for init in ("framework", "uniform")
+            }
+            text += (
+                f" {starts['framework']} (own initialiser) and {starts['uniform']} (shared draw) run the same "
+                "variant from different starts: their fitted w, b and final losses are not expected to agree."
+            )
+    return text
+
+
 def to_markdown(table: pd.DataFrame, metadata: dict) -> str:
     """The table a person reads: parameters, errors, losses and times, in readable units."""
 
@@ -177,6 +215,7 @@ def to_markdown(table: pd.DataFrame, metadata: dict) -> str:
                 for v, name in zip(table["final_loss"], table["loss_name"], strict=True)
             ],
             "epochs": table["epochs_run"].map(number(".0f")),
+            "start": table["init"].map(START).fillna(""),
             "epoch time, ms (median [IQR])": [
                 "" if pd.isna(m) else f"{1e3 * m:.3f} [{1e3 * q1:.3f}, {1e3 * q3:.3f}]"
                 for m, q1, q3 in zip(
@@ -193,6 +232,7 @@ def to_markdown(table: pd.DataFrame, metadata: dict) -> str:
         f"# Summary\n\n{metadata['n']} points, y = {spec['w_true']} x + {spec['b_true']} + N(0, {spec['noise_std']}), "
         f"dataset sha256 `{metadata['sha256'][:12]}`. Errors are distances to the OLS line; "
         "MAE runs converge to the LAD line instead (reference row `lad`).\n\n"
+        f"{initial_values_note(table)}\n\n"
     )
     return header + shown.to_markdown(index=False) + "\n"
 
@@ -254,6 +294,10 @@ def equivalence_markdown(table: pd.DataFrame) -> str:
     return text + table.to_markdown(index=False, floatfmt=".3g") + "\n"
 
 
+def markdown_code_to_html(text: str) -> str:
+    return re.sub(r"`([^`]*)`", r"<code>\1</code>", html.escape(text))
+
+
 def to_html(table: pd.DataFrame) -> str:
     """The summary for the report, marking what a reader looks for: best and worst fit, fastest and
     slowest epoch (among runs that finished), and any run that diverged or could not run."""
@@ -271,6 +315,7 @@ def to_html(table: pd.DataFrame) -> str:
             "final loss": table["final_loss"],
             "loss": table["loss_name"],
             "epochs": table["epochs_run"],
+            "start": table["init"].map(START).fillna(""),
             "epoch, ms": 1e3 * table["epoch_time_s"],
             "training, s": table["train_time_s"],
             "device": table["device"].fillna(""),
@@ -311,6 +356,7 @@ def to_html(table: pd.DataFrame) -> str:
         )
     )
     legend = (
+        f"<p>{markdown_code_to_html(initial_values_note(table))}</p>"
         "<p>Green: best fit (distance to the optimum of its own loss) and fastest epoch among finished runs; red: "
         "worst and slowest; orange rows: runs that diverged or could not run.</p>"
     )
