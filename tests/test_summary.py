@@ -34,12 +34,12 @@ def results(metadata):
     ]
 
 
-def test_rows_are_references_then_runs_with_the_required_columns(results, metadata, arrays):
+def test_rows_are_exact_lines_then_runs_with_the_required_columns(results, metadata, arrays):
     table = summary.summarize(results, metadata, arrays["x"], arrays["y"])
     assert list(table["framework"] + "/" + table["variant"]) == [
-        "reference/true",
-        "reference/ols",
-        "reference/lad",
+        "exact/true",
+        "exact/ols",
+        "exact/lad",
         "torch/scratch",
         "tensorflow/fit",
     ]
@@ -54,8 +54,8 @@ def test_errors_are_distances_to_ols_and_to_the_run_s_own_optimum(results, metad
     fit_row = table.loc[("tensorflow", "fit")]
     assert fit_row["optimum"] == "lad" and fit_row["b_err_optimum"] == pytest.approx(0.001)
     assert fit_row["w_err"] == pytest.approx(abs(metadata["lad"]["w"] - metadata["ols"]["w"]))
-    assert table.loc[("reference", "ols"), "w_err"] == 0
-    assert table.loc[("reference", "ols"), "final_loss"] == pytest.approx(metadata["ols"]["mse"])
+    assert table.loc[("exact", "ols"), "w_err"] == 0
+    assert table.loc[("exact", "ols"), "final_loss"] == pytest.approx(metadata["ols"]["mse"])
     assert torch_row["epoch_time_s"] == 0.002 and torch_row["train_time_s"] == pytest.approx(0.008)
 
 
@@ -72,7 +72,7 @@ def test_csv_and_markdown_render(results, metadata, arrays, tmp_path):
     table.to_csv(tmp_path / "s.csv", index=False)
     assert len(pd.read_csv(tmp_path / "s.csv")) == 5
     markdown = summary.to_markdown(table, metadata)
-    assert "| torch/scratch" in markdown and "reference/lad" in markdown and "2.000 [1.800, 2.200]" in markdown
+    assert "| torch/scratch" in markdown and "exact/lad" in markdown and "2.000 [1.800, 2.200]" in markdown
 
 
 def write(tmp_path, document, name="run.json"):

@@ -17,9 +17,9 @@ MSE_TOLERANCE, MAE_TOLERANCE = 1e-3, 5e-3
 def test_pipeline_writes_summary_plots_results_and_logs(tiny_run):
     table = pd.read_csv(tiny_run / "results/summary.csv")
     assert list(table["framework"] + "/" + table["variant"]) == [
-        "reference/true",
-        "reference/ols",
-        "reference/lad",
+        "exact/true",
+        "exact/ols",
+        "exact/lad",
         *RUNS,
     ]
     assert (table["status"] == "ok").all()
@@ -59,7 +59,7 @@ def test_one_result_can_be_rebuilt_alone(tiny_run):
 def test_converged_config_reaches_every_optimum(tmp_path):
     snakemake(tmp_path, "--configfile", str(ROOT / "config/converged.yaml"), "--cores", "2", "results/summary.csv")
     table = pd.read_csv(tmp_path / "results/summary.csv")
-    runs = table[table["framework"] != "reference"]
+    runs = table[table["framework"] != "exact"]
     # converged.yaml leaves out keras_tensorflow/fit: it is tensorflow/fit, number for number.
     assert sorted(runs["framework"] + "/" + runs["variant"]) == sorted(set(RUNS) - {"keras_tensorflow/fit"})
     assert (runs["status"] == "ok").all()

@@ -24,7 +24,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow" / "lib"))
 
-from tale_of_two.summary import START, equivalence  # noqa: E402
+from tale_of_two.summary import START, equivalence, trained_rows  # noqa: E402
 
 START_MARKER = "<!-- readme_tables:start -->"
 END_MARKER = "<!-- readme_tables:end -->"
@@ -40,7 +40,7 @@ def read_inputs(root: Path) -> tuple[pd.DataFrame, list[dict], dict, dict[str, f
     if not summary_path.exists():
         raise TablesError(f"{summary_path}: missing; run `.venv/bin/snakemake --cores 2` first")
     table = pd.read_csv(summary_path)
-    runs = table[table["framework"] != "reference"]
+    runs = trained_rows(table)
     results = []
     for framework, variant in zip(runs["framework"], runs["variant"], strict=True):
         path = results_dir / "runs" / framework / f"{variant}.json"
@@ -76,7 +76,7 @@ def machine_line(results: list[dict]) -> str:
 
 
 def run_rows(table: pd.DataFrame, job_seconds: dict[str, float]) -> str:
-    runs = table[table["framework"] != "reference"]
+    runs = trained_rows(table)
     lines = [
         "| run | start | epochs | ms per epoch, median [IQR] | training job, s | fitted w, b | final loss | version |",
         "|---|---|---|---|---|---|---|---|",

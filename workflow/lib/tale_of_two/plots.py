@@ -19,6 +19,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator, MultipleLocator, NullFormatter  # noqa: E402
 
+from tale_of_two import summary  # noqa: E402
+
 FIGSIZE = (11, 5.5)
 DPI = 120
 # Per figure: the loss figure holds two rows of panels, the timing figure one row per run.
@@ -334,7 +336,7 @@ def log_limits(lowest: np.ndarray, highest: np.ndarray) -> tuple[float, float]:
 def draw_timings(table: pd.DataFrame, results: list[dict], metadata: dict):
     """Left: steady-state time per epoch, median with its IQR, log axis. Right: a run's parts, log axis."""
     styles = run_styles(results)
-    runs = table[table["framework"] != "reference"].reset_index(drop=True)
+    runs = summary.trained_rows(table).reset_index(drop=True)
     names = list(runs["framework"] + "/" + runs["variant"])
     colors = [styles[(f, v)]["color"] for f, v in zip(runs["framework"], runs["variant"], strict=True)]
     positions = np.arange(len(runs))

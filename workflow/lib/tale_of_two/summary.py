@@ -53,6 +53,14 @@ COLUMNS = [
     "error",
 ]
 
+# The summary's rows for lines that are computed, not trained (true, OLS, LAD) carry this framework name.
+EXACT = "exact"
+
+
+def trained_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The summary's rows of training runs, without the exact lines."""
+    return table[table["framework"] != EXACT]
+
 
 def number(spec: str, scale: float = 1.0):
     """A formatter for table cells: the value in `spec` (times `scale`), or blank where it is missing."""
@@ -86,14 +94,15 @@ def line_errors(w: float, b: float, x: np.ndarray, y: np.ndarray) -> dict[str, f
     return {"mse": float(np.mean(residual**2)), "mae": float(np.mean(np.abs(residual)))}
 
 
-def reference_rows(metadata: dict, x: np.ndarray, y: np.ndarray) -> list[dict]:
+def exact_rows(metadata: dict, x: np.ndarray, y: np.ndarray) -> list[dict]:
+    """The lines computed exactly rather than trained: the generating line and the two optima."""
     rows = []
     for name, loss_name in (("true", "mse"), ("ols", "mse"), ("lad", "mae")):
         w, b = metadata[name]["w"], metadata[name]["b"]
         errors = line_errors(w, b, x, y)
         rows.append(
             {
-                "framework": "reference",
+                "framework": EXACT,
                 "variant": name,
                 "status": "ok",
                 "w": w,
@@ -150,7 +159,7 @@ def run_row(result: dict, metadata: dict, x: np.ndarray, y: np.ndarray) -> dict:
 
 def summarize(results: list[dict], metadata: dict, x: np.ndarray, y: np.ndarray) -> pd.DataFrame:
     """Reference rows (true, OLS, LAD), then one row per run; `w_err`/`b_err` are distances to OLS."""
-    rows = reference_rows(metadata, x, y) + [run_row(r, metadata, x, y) for r in results]
+    rows = exact_rows(metadata, x, y) + [run_row(r, metadata, x, y) for r in results]
     table = pd.DataFrame(rows).reindex(columns=COLUMNS)
     table["w_err"] = (table["w"] - metadata["ols"]["w"]).abs()
     table["b_err"] = (table["b"] - metadata["ols"]["b"]).abs()
@@ -166,7 +175,7 @@ START = {"uniform": "shared draw", "framework": "own initialiser"}
 def initial_values_note(table: pd.DataFrame) -> str:
     """Which runs start from the shared draw of w and b and which from their framework's own initialiser,
     and the variants run both ways: their results differ because their starts do."""
-    runs = table[table["framework"] != "reference"]
+    runs = trained_rows(table)
     names = runs["framework"] + "/" + runs["variant"]
     own = list(names[runs["init"] == "framework"])
     if not own:
@@ -231,7 +240,7 @@ def to_markdown(table: pd.DataFrame, metadata: dict) -> str:
     header = (
         f"# Summary\n\n{metadata['n']} points, y = {spec['w_true']} x + {spec['b_true']} + N(0, {spec['noise_std']}), "
         f"dataset sha256 `{metadata['sha256'][:12]}`. Errors are distances to the OLS line; "
-        "MAE runs converge to the LAD line instead (reference row `lad`).\n\n"
+        "MAE runs converge to the LAD line instead (row `exact/lad`).\n\n"
         f"{initial_values_note(table)}\n\n"
     )
     return header + shown.to_markdown(index=False) + "\n"
@@ -301,7 +310,7 @@ def markdown_code_to_html(text: str) -> str:
 def to_html(table: pd.DataFrame) -> str:
     """The summary for the report, marking what a reader looks for: best and worst fit, fastest and
     slowest epoch (among runs that finished), and any run that diverged or could not run."""
-    runs = table[table["framework"] != "reference"]
+    runs = trained_rows(table)
     finished = runs[runs["status"] == "ok"]
     shown = pd.DataFrame(
         {
