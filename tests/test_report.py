@@ -14,6 +14,7 @@ import pytest
 import yaml
 from conftest import ROOT, RUNS, TINY_ARGS, snakemake
 from docutils.core import publish_parts
+from snakemake.utils import update_config
 
 pytestmark = pytest.mark.e2e
 CATEGORIES = ["Data", "Fits", "Convergence", "Timing", "APIs", "Runs"]
@@ -33,14 +34,6 @@ def report(report_build):
     return report_build[0]
 
 
-def merged(base: dict, extra: dict) -> dict:
-    """`extra` over `base`, key by key, as Snakemake merges a --configfile over the default config."""
-    out = dict(base)
-    for key, value in extra.items():
-        out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
-    return out
-
-
 class Config:
     """What a caption sees as `snakemake`: the config (captions use nothing else)."""
 
@@ -55,7 +48,7 @@ def test_every_caption_renders_without_a_docutils_problem(caption, configfile):
     default report leaves out."""
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
     if configfile:
-        config = merged(config, yaml.safe_load((ROOT / configfile).read_text()))
+        update_config(config, yaml.safe_load((ROOT / configfile).read_text()))  # as Snakemake merges --configfile
     environment = jinja2.Environment(trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
     text = environment.from_string(caption.read_text()).render(snakemake=Config(config), categories={}, files=[])
     html = publish_parts(text, writer="html")["html_body"]
