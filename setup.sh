@@ -59,28 +59,37 @@ while read -r pin; do
         die "requirements.lock lacks $pin of requirements.txt: refresh it with \`python3 tools/lock.py\`"
 done < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' requirements.txt | grep '==')
 
+pip=(.venv/bin/python -m pip --disable-pip-version-check)
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+lock_entries() { # requirements.lock's entries (pin and hashes) of the packages whose name matches $1
+    awk -v pin="^($1)==" '$0 ~ pin {entry = 1} entry {print} entry && !/\\$/ {entry = 0}' requirements.lock
+}
+# connection-pool is a source archive only: build it with the locked setuptools (and wheel), not
+# unpinned ones: pip does not check the hashes of what build isolation installs.
+lock_entries 'setuptools|wheel|packaging' >"$scratch/build.txt"
+"${pip[@]}" install --quiet --require-hashes -r "$scratch/build.txt"
+
 # torch: the CPU build where pip can get it (a local wheel, or the PyTorch CPU index in
 # PIP_EXTRA_INDEX_URL), else PyPI's build, which on Linux is the CUDA one and needs
-# requirements-cuda.lock as well (several GB). requirements.lock's torch line admits both.
-pip=(.venv/bin/python -m pip --disable-pip-version-check)
+# requirements-cuda.lock as well (several GB). requirements.lock's torch line admits both. The CPU
+# build is installed first, pinned to its +cpu label: with both in reach, pip in hash-checking mode
+# prefers a file whose index publishes its hash (PyPI's) over one that does not (a local wheel).
 torch_version=$(sed -n 's/^torch==\([^ ]*\) .*/\1/p' requirements.lock)
 installed_torch=$(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("torch"))' 2>/dev/null || true)
 locks=(-r requirements.lock)
-if [ "$installed_torch" = "$torch_version+cpu" ] ||
-    "${pip[@]}" install --dry-run --quiet --no-deps --ignore-installed "torch==$torch_version+cpu" >/dev/null 2>&1; then
+if [ "$installed_torch" = "$torch_version+cpu" ]; then
     torch_build="torch $torch_version+cpu"
+elif "${pip[@]}" install --dry-run --quiet --no-deps --ignore-installed "torch==$torch_version+cpu" >/dev/null 2>&1; then
+    torch_build="torch $torch_version+cpu"
+    lock_entries torch | sed "1s/^torch==$torch_version /torch==$torch_version+cpu /" >"$scratch/torch-cpu.txt"
+    "${pip[@]}" install --quiet --require-hashes --no-deps -r "$scratch/torch-cpu.txt"
 else
     torch_build="torch $torch_version from PyPI (with CUDA)"
     locks+=(-r requirements-cuda.lock)
     say "no torch $torch_version+cpu wheel in reach: installing PyPI's torch and its CUDA libraries (several GB)."
     say "For the CPU build: PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu ./setup.sh"
 fi
-# connection-pool is a source archive only: build it with the locked setuptools (and wheel), not
-# unpinned ones: pip does not check the hashes of what build isolation installs.
-build_tools=$(mktemp)
-trap 'rm -f "$build_tools"' EXIT
-awk '/^(setuptools|wheel|packaging)==/ {entry = 1} entry {print} entry && !/\\$/ {entry = 0}' requirements.lock >"$build_tools"
-"${pip[@]}" install --quiet --require-hashes -r "$build_tools"
 "${pip[@]}" install --quiet --require-hashes --no-build-isolation "${locks[@]}"
 
 # torch.compile (Inductor) on the CPU compiles C++ with $CXX, else g++. Without one, the compiled
