@@ -97,11 +97,11 @@ fi
 cxx=${CXX:-g++}
 apt_packages=()
 if ! "$cxx" --version >/dev/null 2>&1; then
-    if $with_tests && as_root_with_apt; then
+    if $with_tests && as_root_with_apt && [ -z "${CXX:-}" ]; then
         apt_packages+=(g++)
     else
-        say "warning: no C++ compiler ('$cxx'): torch.compile needs one on the CPU, so the compiled torch"
-        say "variants cannot run. Install g++ (Debian/Ubuntu: sudo apt-get install g++) or set CXX."
+        say "warning: no working C++ compiler ('$cxx'): torch.compile needs one on the CPU, so the compiled"
+        say "torch variants cannot run. Install g++ (Debian/Ubuntu: sudo apt-get install g++) or set CXX."
     fi
 fi
 if $with_tests && ! command -v chromium >/dev/null; then
