@@ -2,9 +2,10 @@
 # CI stage: proves the container path for real, on a Debian 12 root machine with no container runtime.
 #
 #   1. installs debootstrap, squashfs-tools, squashfuse, uidmap, patchelf (apt-get);
-#   2. gets apptainer: Debian sid's package (pinned below), unpacked into a private tree, its two ELF
-#      binaries pointed at a private glibc >= 2.38 (Debian 13's; Debian 12 has 2.36) with patchelf
-#      (recipe 2 of the CI notes). apptainer is not installed system-wide; its tree is cached;
+#   2. gets apptainer: whatever version Debian sid has now (apt checks the package against sid's
+#      signed index), unpacked into a private tree, its two ELF binaries pointed at sid's own glibc
+#      (the one it is built against; Debian 12 has 2.36, apptainer 1.4 needs >= 2.38) with patchelf
+#      (recipe 2 of the CI notes). apptainer is not installed system-wide; its tree is cached per version;
 #   3. builds containers/torch-cpu.def and containers/tensorflow-cpu.def (Bootstrap: debootstrap from
 #      the machine's own Debian mirror, no container registry) with `apptainer build --fakeroot`,
 #      in parallel, cached under $CACHE/images keyed by the sha256 of the definition and its inputs;
@@ -24,11 +25,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 REPO=$(pwd -P)
 STARTED_AT=$(date +%s)
 
-# Pins. Debian sid keeps one apptainer version: when it moves on, this stage fails at the download
-# and names the version sid has now; update both lines (the sha256 is in sid's Packages index).
-APPTAINER_DEB_VERSION=1.4.5-2
-APPTAINER_DEB_SHA256=26cf96e08fccb0e50ea0f285a5a19f940ee873d167a0680584fe6eba7d197d65
-LIBC_SUITE=trixie # Debian 13, a stable release: glibc 2.41 (apptainer 1.4.5 needs >= 2.38)
+# apptainer and the glibc it runs on come from Debian sid, whichever version sid has now: sid keeps one
+# version of each, so a pin would break this stage whenever sid moves on. apt verifies both packages
+# against sid's Release file, signed by the Debian archive key.
+SUITE=sid
 IMAGES=(torch-cpu tensorflow-cpu)
 HOST_PACKAGES=(debootstrap squashfs-tools squashfuse uidmap patchelf)
 
@@ -137,33 +137,36 @@ say "Debian mirror: $MIRROR"
 
 # ---------------------------------------------------------------------------------------------------
 # 2. apptainer, unpacked into $CACHE/apptainer/<version> (recipe 2 of the CI notes).
-APPTAINER_ROOT=$CACHE/apptainer/$APPTAINER_DEB_VERSION
+# A private apt state for sid (the system's apt is untouched), kept in the cache between runs.
+apt_dir=$CACHE/apt-$SUITE
+mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial"
+echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $MIRROR $SUITE main" >"$apt_dir/sources.list"
+apt_private=(-o "Dir::Etc::SourceList=$apt_dir/sources.list" -o Dir::Etc::SourceParts=/dev/null
+    -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache" -o Dir::State::status=/dev/null
+    -o APT::Sandbox::User=root -o Debug::NoLocking=1)
+apt-get "${apt_private[@]}" update -qq >"$WORK/apt-$SUITE.log" 2>&1 || {
+    cat "$WORK/apt-$SUITE.log" >&2
+    die "apt-get update of Debian $SUITE (a private list, the system's apt state untouched)"
+}
+candidate() { apt-cache "${apt_private[@]}" policy "$1" | sed -n 's/^ *Candidate: //p'; }
+APPTAINER_DEB_VERSION=$(candidate apptainer)
+LIBC_VERSION=$(candidate libc6)
+case "$APPTAINER_DEB_VERSION/$LIBC_VERSION" in
+    /* | */ | *"(none)"*) die "Debian $SUITE offers no apptainer or libc6 (apptainer: '$APPTAINER_DEB_VERSION', libc6: '$LIBC_VERSION')" ;;
+esac
+APPTAINER_ROOT=$CACHE/apptainer/$APPTAINER_DEB_VERSION-libc$LIBC_VERSION
 if [ ! -f "$APPTAINER_ROOT/.complete" ] || ! "$APPTAINER_ROOT/usr/bin/apptainer" --version >/dev/null 2>&1; then
-    say "installing apptainer $APPTAINER_DEB_VERSION (Debian sid) with glibc from Debian $LIBC_SUITE into $APPTAINER_ROOT"
-    apt_dir=$WORK/apt
-    mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/debs"
-    cat >"$apt_dir/sources.list" <<EOF
-deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $MIRROR sid main
-deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $MIRROR $LIBC_SUITE main
-EOF
-    apt_private=(-o "Dir::Etc::SourceList=$apt_dir/sources.list" -o Dir::Etc::SourceParts=/dev/null
-        -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache" -o Dir::State::status=/dev/null
-        -o APT::Sandbox::User=root -o Debug::NoLocking=1)
-    apt-get "${apt_private[@]}" update -qq >"$WORK/apt-sid.log" 2>&1 || {
-        cat "$WORK/apt-sid.log" >&2
-        die "apt-get update of sid and $LIBC_SUITE (a private list, the system's apt state untouched)"
+    say "installing apptainer $APPTAINER_DEB_VERSION with glibc $LIBC_VERSION (Debian $SUITE) into $APPTAINER_ROOT"
+    debs=$WORK/debs
+    mkdir -p "$debs"
+    # apt-get download checks each .deb against the hashes of sid's signed index.
+    (cd "$debs" && apt-get "${apt_private[@]}" download "apptainer=$APPTAINER_DEB_VERSION" "libc6=$LIBC_VERSION") \
+        >>"$WORK/apt-$SUITE.log" 2>&1 || {
+        cat "$WORK/apt-$SUITE.log" >&2
+        die "download of apptainer=$APPTAINER_DEB_VERSION and libc6=$LIBC_VERSION from Debian $SUITE"
     }
-    (cd "$apt_dir/debs" && apt-get "${apt_private[@]}" download "apptainer=$APPTAINER_DEB_VERSION" "libc6/$LIBC_SUITE") \
-        >>"$WORK/apt-sid.log" 2>&1 || {
-        cat "$WORK/apt-sid.log" >&2
-        say "apptainer versions in sid now: $(apt-cache "${apt_private[@]}" madison apptainer | awk -F'|' '{print $2}' | xargs)"
-        die "download of apptainer=$APPTAINER_DEB_VERSION or libc6/$LIBC_SUITE: update APPTAINER_DEB_VERSION and APPTAINER_DEB_SHA256 in $0"
-    }
-    deb=$(ls "$apt_dir"/debs/apptainer_*.deb)
-    echo "$APPTAINER_DEB_SHA256  $deb" | sha256sum -c --quiet - || die "$deb does not have the pinned sha256"
-    libc_deb=$(ls "$apt_dir"/debs/libc6_*.deb)
-    libc_version=$(dpkg-deb -f "$libc_deb" Version)
-    dpkg --compare-versions "$libc_version" ge 2.38 || die "libc6 $libc_version from $LIBC_SUITE is older than 2.38"
+    deb=$(ls "$debs"/apptainer_*.deb)
+    libc_deb=$(ls "$debs"/libc6_*.deb)
 
     staging=$CACHE/apptainer/.staging-$$
     rm -rf "$staging"
@@ -180,10 +183,13 @@ EOF
     ln -s ../../etc "$staging/usr/lib/etc"
     ln -s ../var "$staging/usr/lib/var"
     mkdir -p "$staging/usr/var/lib/apptainer/mnt/session"
-    echo "apptainer $APPTAINER_DEB_VERSION (sid), libc6 $libc_version ($LIBC_SUITE)" >"$staging/VERSIONS"
+    echo "apptainer $APPTAINER_DEB_VERSION, libc6 $LIBC_VERSION (Debian $SUITE)" >"$staging/VERSIONS"
     touch "$staging/.complete"
     rm -rf "$APPTAINER_ROOT"
     mv "$staging" "$APPTAINER_ROOT"
+    for old in "$CACHE"/apptainer/*; do # trees of versions sid no longer has
+        [ "$old" = "$APPTAINER_ROOT" ] || rm -rf "$old"
+    done
 fi
 export PATH=$APPTAINER_ROOT/usr/bin:$PATH
 export APPTAINER_CACHEDIR=$CACHE/apptainer-cache
@@ -201,6 +207,14 @@ fi
 CA_BUNDLE=${PIP_CERT:-${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}}
 [ -f "$CA_BUNDLE" ] || die "CA bundle $CA_BUNDLE is missing"
 BUILD_ARGS=(--build-arg "mirror=$MIRROR" --build-arg "wheels=$WHEELS" --build-arg "ca_bundle=$CA_BUNDLE")
+# torch-cpu.def's default extra index (the PyTorch CPU index) is unreachable from our CI machines:
+# torch comes from the wheel folder alone.
+declare -A IMAGE_ARGS=([torch-cpu]="torch_index=" [tensorflow-cpu]="")
+image_args() { # the build arguments of image $1
+    local args=("${BUILD_ARGS[@]}")
+    if [ -n "${IMAGE_ARGS[$1]}" ]; then args+=(--build-arg "${IMAGE_ARGS[$1]}"); fi
+    printf '%s\n' "${args[@]}"
+}
 
 mkdir -p "$CACHE/images"
 declare -A SIF
@@ -210,7 +224,8 @@ for name in "${IMAGES[@]}"; do
     [ -f "$definition" ] || die "$definition is missing"
     key=$({
         cat "$definition"
-        echo "$APPTAINER_VERSION ${BUILD_ARGS[*]}"
+        echo "$APPTAINER_VERSION"
+        image_args "$name"
         ls -l "$WHEELS"
     } | sha256sum | cut -c1-16)
     SIF[$name]=$CACHE/images/$name-$key.sif
@@ -226,7 +241,8 @@ if [ ${#to_build[@]} -gt 0 ]; then
     for name in "${to_build[@]}"; do
         say "$name: building ${SIF[$name]} (log: $WORK/build-$name.log)"
         # setsid: each build is its own process group, so that stopping it stops all of it.
-        setsid apptainer build --force --fakeroot --bind "$WHEELS" "${BUILD_ARGS[@]}" \
+        mapfile -t args < <(image_args "$name")
+        setsid apptainer build --force --fakeroot --bind "$WHEELS" "${args[@]}" \
             --mksquashfs-args "-comp zstd -Xcompression-level 3" \
             "${SIF[$name]}.partial" "containers/$name.def" >"$WORK/build-$name.log" 2>&1 &
         BUILDING[$!]=$name

@@ -48,6 +48,9 @@ rule bench_summary:
         "../../envs/analysis.yaml"
     container:
         ANALYSIS_CONTAINER
+    resources:
+        # The one timing slot (profiles/default): no job runs beside a timed training job.
+        timing_slot=1,
     script:
         "../scripts/bench_summary.py"
 

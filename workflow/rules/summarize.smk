@@ -23,6 +23,9 @@ rule summarize:
         "../../envs/analysis.yaml"
     container:
         ANALYSIS_CONTAINER
+    resources:
+        # The one timing slot (profiles/default): no job runs beside a timed training job.
+        timing_slot=1,
     script:
         "../scripts/summarize.py"
 
@@ -51,6 +54,9 @@ rule plot:
         "../../envs/analysis.yaml"
     container:
         ANALYSIS_CONTAINER
+    resources:
+        # The one timing slot (profiles/default): no job runs beside a timed training job.
+        timing_slot=1,
     script:
         "../scripts/plot.py"
 
@@ -71,6 +77,9 @@ rule api_differences:
         "../../envs/analysis.yaml"
     container:
         ANALYSIS_CONTAINER
+    resources:
+        # The one timing slot (profiles/default): no job runs beside a timed training job.
+        timing_slot=1,
     params:
         runs=list(RUNS),
     script:
