@@ -2,50 +2,6 @@
 # The runs listed under `then:` train in both eras, the 2020 one (Python 3.8, TensorFlow 2.3, torch 1.7:
 # the interpreter `then.python`) and today's (this environment), with the same code, data and settings;
 # the 2020 idioms run in both; one table, one page and one figure set them side by side.
-from snakemake.exceptions import WorkflowError
-
-from tale_of_two.then_vs_now import (
-    interpreter,
-    missing_interpreter_message,
-    resolve_then,
-)
-
-THEN = config.get("then") or {}
-THEN_RUNS = resolve_then(config, RUNS)
-THEN_PYTHON = interpreter(THEN.get("python", ".venv-then/bin/python"), workflow.basedir)
-ERAS = ["then", "now"]
-ERA_RESULTS = [
-    f"results/then_vs_now/{era}/runs/{framework}/{variant}.json"
-    for framework, variant in THEN_RUNS
-    for era in ERAS
-]
-
-
-def era_python(wildcards):
-    """The interpreter of the era: the 2020 one (checked here, with how to make it), or this one."""
-    if wildcards.era == "now":
-        return "python"
-    if "/" in THEN_PYTHON and not Path(THEN_PYTHON).exists():
-        raise WorkflowError(missing_interpreter_message(THEN_PYTHON))
-    return THEN_PYTHON
-
-
-def era_env(wildcards):
-    if wildcards.era == "then":
-        return "../../envs/then.yaml"
-    return framework_env(wildcards) if "framework" in wildcards.keys() else "../../envs/idioms.yaml"
-
-
-def era_container(wildcards):
-    if wildcards.era == "then":
-        return THEN.get("container")
-    return framework_container(wildcards) if "framework" in wildcards.keys() else None
-
-
-def era_settings(wildcards):
-    return json.dumps(THEN_RUNS[(wildcards.framework, wildcards.variant)], sort_keys=True)
-
-
 rule train_era:
     input:
         arrays="results/data/dataset.npz",
