@@ -31,8 +31,9 @@ pytestmark = [
 
 
 def snakemake(workdir: Path, *args: str) -> str:
-    command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir)]
-    command += ["--configfile", str(TINY), "--config", f"then={{python: {THEN_PYTHON}}}", *args]
+    command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir), *args]
+    # Last: --config takes every word after it, up to the next option.
+    command += ["--configfile", str(TINY), "--config", f"then={{python: {THEN_PYTHON}}}"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=1800)
     if done.returncode != 0:
         pytest.fail(f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
