@@ -9,7 +9,7 @@ import yaml
 from conftest import ROOT, make_result
 
 from tale_of_two import then_vs_now
-from tale_of_two.experiment import resolve_runs
+from tale_of_two.config import resolve_runs
 from tale_of_two.then_vs_now import ThenConfigError, resolve_then
 
 DEFAULT = yaml.safe_load((ROOT / "config/config.yaml").read_text())
@@ -23,8 +23,10 @@ def era_result(framework, variant, era, losses, *, w=0.1, b=0.3, epoch_s=0.001, 
     versions = {"python": "3.8.18" if era == "then" else "3.11.7", "numpy": "1"}
     if framework == "tensorflow":
         versions.update(tensorflow="2.3.4" if era == "then" else "2.21.0", keras="2.4.0" if era == "then" else "3.15.1")
-    gaps = [{"api": "torch.compile", "added_in": "torch 2.0", "substitute": None}] if era == "then" else []
-    result["era"] = {"name": era, "versions": versions, "gaps": gaps}
+    result["notes"] = ["torch < 1.8 has no torch.use_deterministic_algorithms: used torch.set_deterministic(True)"] * (
+        era == "then"
+    )
+    result["era"] = {"name": era, "versions": versions}
     return result
 
 
@@ -117,7 +119,9 @@ def test_table_has_one_row_per_run_and_era_with_the_comparison_on_both():
     assert list(frame["agree"]) == [True, True, False, False]
     assert list(frame["epoch_ratio"][:2]) == [pytest.approx(4.0)] * 2
     assert list(frame["keras_version"]) == ["", "", "2.4.0", "3.15.1"]
-    assert frame.loc[0, "gaps_filled"] == "torch.compile -> none (absent)" and frame.loc[1, "gaps_filled"] == ""
+    assert (
+        frame.loc[0, "notes"].startswith("torch < 1.8 has no torch.use_deterministic") and frame.loc[1, "notes"] == ""
+    )
 
 
 def test_a_run_without_both_eras_or_with_one_twice_is_named():

@@ -131,7 +131,7 @@ def era_row(result: dict) -> dict:
         "epoch_s": timings["epoch_s"]["median"],
         "epoch_q1_s": timings["epoch_s"]["q1"],
         "epoch_q3_s": timings["epoch_s"]["q3"],
-        "gaps_filled": "; ".join(f"{gap['api']} -> {gap['substitute'] or 'none (absent)'}" for gap in era["gaps"]),
+        "notes": "; ".join(result["notes"]),
     }
 
 
@@ -201,7 +201,7 @@ def runs_shown(frame: pd.DataFrame) -> pd.DataFrame:
                 "" if pd.isna(m) else f"{1e3 * m:.3f} [{1e3 * q1:.3f}, {1e3 * q3:.3f}]"
                 for m, q1, q3 in zip(frame["epoch_s"], frame["epoch_q1_s"], frame["epoch_q3_s"], strict=True)
             ],
-            "2020 API filled in": frame["gaps_filled"],
+            "what this version lacked, and did instead": frame["notes"],
         }
     )
 
@@ -297,8 +297,8 @@ def sections(frame: pd.DataFrame, idioms: pd.DataFrame, then_idioms: dict, now_i
             "Then and now",
             f"The article's runs on its own 2020 versions (then: {versions_line(then_idioms)}) and on today's "
             f"(now: {versions_line(now_idioms)}): the same training code, the same data, the same settings, "
-            "from the same start, on the CPU. Where a 2020 framework lacks an API the code calls, its 2020 "
-            "equivalent was filled in (last column).",
+            "from the same start, on the CPU. Where a 2020 framework lacks an API the code calls, the run "
+            "says what it did instead (last column).",
             runs_shown(frame),
         ),
         (
