@@ -43,9 +43,9 @@ def test_default_then_is_the_article_s_five_runs_from_the_shared_start():
         ("tensorflow", "layers"),
         ("tensorflow", "fit"),
     ]
-    # Each keeps its run's settings (1500 epochs for layers) but starts from the shared draw.
-    assert then[("torch", "layers")] == {**runs[("torch", "layers")], "init": "uniform"}
-    assert all(settings["init"] == "uniform" for settings in then.values())
+    # Each keeps its run's settings (1500 epochs for layers) but starts from the shared draw, on the CPU.
+    assert then[("torch", "layers")] == {**runs[("torch", "layers")], "init": "uniform", "device": "cpu"}
+    assert all(settings["init"] == "uniform" and settings["device"] == "cpu" for settings in then.values())
 
 
 def test_a_then_run_missing_from_runs_is_named():
