@@ -55,10 +55,12 @@ def columns(x, y):
 # --- TensorFlow / Keras -------------------------------------------------------------------------------
 
 
-def keras_model_raw_variables(x, y):
+def raw_variable_descent(base, variables_of, x, y):
+    """The article's TF scratch cell: a `base` subclass holding raw tf.Variable attributes, trained by
+    gradient descent on the variables that `variables_of(model)` gives."""
     import tensorflow as tf
 
-    class LinearRegression(tf.keras.Model):
+    class LinearRegression(base):
         def __init__(self):
             super().__init__()
             self.w = tf.Variable(0.0)
@@ -72,35 +74,23 @@ def keras_model_raw_variables(x, y):
     for _ in range(EPOCHS):
         with tf.GradientTape() as tape:
             loss = tf.reduce_mean(tf.square(model(x) - y))
-        dw, db = tape.gradient(loss, model.trainable_variables)
+        dw, db = tape.gradient(loss, variables_of(model))
         model.w.assign(model.w - LR * dw)
         model.b.assign(model.b - LR * db)
         losses.append(loss.numpy())
     return {"trainable_variables": len(model.trainable_variables), **went_down(losses)}
 
 
+def keras_model_raw_variables(x, y):
+    import tensorflow as tf
+
+    return raw_variable_descent(tf.keras.Model, lambda model: model.trainable_variables, x, y)
+
+
 def tf_module_listed_variables(x, y):
     import tensorflow as tf
 
-    class LinearRegression(tf.Module):
-        def __init__(self):
-            super().__init__()
-            self.w = tf.Variable(0.0)
-            self.b = tf.Variable(0.0)
-
-        def __call__(self, x):
-            return self.w * x + self.b
-
-    model = LinearRegression()
-    losses = []
-    for _ in range(EPOCHS):
-        with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(tf.square(model(x) - y))
-        dw, db = tape.gradient(loss, [model.w, model.b])
-        model.w.assign_sub(LR * dw)
-        model.b.assign_sub(LR * db)
-        losses.append(loss.numpy())
-    return {"trainable_variables": len(model.trainable_variables), **went_down(losses)}
+    return raw_variable_descent(tf.Module, lambda model: [model.w, model.b], x, y)
 
 
 def fit_mae(model, x, y, optimizer_factory):
@@ -258,7 +248,7 @@ IDIOMS = [
         "tensorflow",
         "`class M(keras.Model)`: `self.w = tf.Variable(...)`, `__call__`; "
         "`dw, db = tape.gradient(loss, model.trainable_variables)`; `w.assign(w - lr * dw)`",
-        "`class M(tf.Module)`; `tape.gradient(loss, [model.w, model.b])`; `w.assign_sub(lr * dw)`",
+        "`class M(tf.Module)`; `tape.gradient(loss, [model.w, model.b])`",
         keras_model_raw_variables,
         tf_module_listed_variables,
     ),
