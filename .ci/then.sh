@@ -9,7 +9,8 @@
 #      from running it (consistent with its error and evidence, and the same when run again).
 #
 # Needs .venv (./setup.sh) and a Python 3.8 (pyenv's on CI machines). Exits non-zero on any failure or
-# skipped test. Measured: about 6 minutes on a 2-core machine with .venv-then to build (README).
+# skipped test. Measured: 10.4 min on a fresh clone (4 min building .venv-then, 6 min of tests) on the
+# shared 2-core development machine at load average 6-11 (3.9 min of CPU time: user 200 s, system 35 s).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 STARTED_AT=$(date +%s)
