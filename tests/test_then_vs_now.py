@@ -228,3 +228,18 @@ def test_page_and_figure(tmp_path):
     assert html.count("<table") == 3 and "&#x27;" in html  # quotes escaped in the intro
     then_vs_now.plot_epoch_times(frame, tmp_path / "then_vs_now.png")
     assert (tmp_path / "then_vs_now.png").stat().st_size > 10_000
+
+
+# --- the 2020 environment's pins ----------------------------------------------------------------------------
+
+
+def test_the_2020_environment_has_the_same_pins_everywhere():
+    lines = (ROOT / "requirements-then.txt").read_text().splitlines()
+    pins = [line for line in lines if line and not line.startswith("#")]
+    assert all(re.fullmatch(r"[A-Za-z0-9_.-]+==[^=\s]+", pin) for pin in pins), pins  # every package pinned
+    for pin in ("tensorflow-cpu==2.3.4", "torch==1.7.1", "protobuf==3.20.3", "numpy==1.18.5"):
+        assert pin in pins
+    conda = yaml.safe_load((ROOT / "envs/then.yaml").read_text())["dependencies"]
+    assert "python=3.8" in conda and next(d["pip"] for d in conda if isinstance(d, dict)) == pins
+    assert "pip install -r /opt/build/requirements-then.txt" in (ROOT / "containers/then.def").read_text()
+    assert "From: python:3.8" in (ROOT / "containers/then.def").read_text()
