@@ -16,6 +16,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/summarize.smk"
 include: "workflow/rules/bench.smk"
+include: "workflow/rules/then.smk"
 
 
 rule all:

@@ -2,6 +2,7 @@ import json
 import sys
 from pathlib import Path
 
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "lib"))
@@ -11,6 +12,11 @@ from tale_of_two.config import (  # noqa: E402
     resolve_bench_runs,
     resolve_runs,
 )
+from tale_of_two.then_vs_now import (
+    interpreter,
+    missing_interpreter_message,
+    resolve_then,
+)  # noqa: E402
 
 validate(config, "../schemas/config.schema.yaml")
 RUNS = resolve_runs(config)
@@ -67,3 +73,40 @@ def framework_container(wildcards):
 def gpus_requested(wildcards):
     """Schedule a GPU for jobs that must have one (device: cuda); `auto` takes one only if it is there."""
     return 1 if run_settings(wildcards)["device"] == "cuda" else 0
+
+
+# --- Then and now (workflow/rules/then.smk): the `then:` runs in the 2020 era and today's ---
+THEN = config.get("then") or {}
+THEN_RUNS = resolve_then(config, RUNS)
+THEN_PYTHON = interpreter(THEN.get("python", ".venv-then/bin/python"), workflow.basedir)
+ERAS = ["then", "now"]
+ERA_RESULTS = [
+    f"results/then_vs_now/{era}/runs/{framework}/{variant}.json"
+    for framework, variant in THEN_RUNS
+    for era in ERAS
+]
+
+
+def era_python(wildcards):
+    """The interpreter of the era: the 2020 one (checked here, with how to make it), or this one."""
+    if wildcards.era == "now":
+        return "python"
+    if "/" in THEN_PYTHON and not Path(THEN_PYTHON).exists():
+        raise WorkflowError(missing_interpreter_message(THEN_PYTHON))
+    return THEN_PYTHON
+
+
+def era_env(wildcards):
+    if wildcards.era == "then":
+        return "../../envs/then.yaml"
+    return framework_env(wildcards) if "framework" in wildcards.keys() else "../../envs/idioms.yaml"
+
+
+def era_container(wildcards):
+    if wildcards.era == "then":
+        return THEN.get("container")
+    return framework_container(wildcards) if "framework" in wildcards.keys() else None
+
+
+def era_settings(wildcards):
+    return json.dumps(THEN_RUNS[(wildcards.framework, wildcards.variant)], sort_keys=True)

@@ -1,0 +1,56 @@
+"""The era record: which interpreter and versions ran a then_vs_now result."""
+
+import json
+import platform
+import subprocess
+import sys
+
+import numpy as np
+from conftest import ROOT
+
+from tale_of_two import era
+
+
+def test_versions_name_the_frameworks_this_process_imported(monkeypatch):
+    for name in ("torch", "tensorflow"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    assert era.versions() == {"python": platform.python_version(), "numpy": np.__version__}
+    keras = type("Keras", (), {"__version__": "2.4.0"})
+    monkeypatch.setitem(sys.modules, "tensorflow", type("TF", (), {"__version__": "2.3.4", "keras": keras}))
+    monkeypatch.setitem(sys.modules, "torch", type("Torch", (), {"__version__": "1.7.1"}))
+    assert era.versions() == {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "torch": "1.7.1",
+        "tensorflow": "2.3.4",
+        "keras": "2.4.0",
+    }
+
+
+def test_train_era_writes_train_py_s_result_plus_its_era(tmp_path, arrays, metadata):
+    from tale_of_two.data import save_npz
+
+    save_npz(tmp_path / "data.npz", arrays)
+    (tmp_path / "data.json").write_text(json.dumps(metadata))
+    settings = json.dumps({"epochs": 6, "warmup_epochs": 1, "repeats": 1})
+    common = ["--framework", "numpy", "--variant", "scratch", "--dataset", str(tmp_path / "data.npz")]
+    common += ["--metadata", str(tmp_path / "data.json"), "--settings", settings]
+    scripts = ROOT / "workflow/scripts"
+    for script, extra, output in (("train.py", [], "plain.json"), ("train_era.py", ["--era", "then"], "era.json")):
+        command = [
+            sys.executable,
+            str(scripts / script),
+            *common[:2],
+            *extra,
+            *common[2:],
+            "--output",
+            str(tmp_path / output),
+        ]
+        subprocess.run(command, check=True, capture_output=True, timeout=300)
+    plain, with_era = (json.loads((tmp_path / name).read_text()) for name in ("plain.json", "era.json"))
+    versions = {"python": platform.python_version(), "numpy": np.__version__}  # numpy's run imports no framework
+    assert with_era["era"] == {"name": "then", "versions": versions}
+    assert with_era["loss_history"] == plain["loss_history"] and with_era["fitted"] == plain["fitted"]
+    assert {k: v for k, v in with_era.items() if k not in ("era", "timings", "finished_utc", "environment")} == {
+        k: v for k, v in plain.items() if k not in ("timings", "finished_utc", "environment")
+    }

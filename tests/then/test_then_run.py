@@ -1,0 +1,133 @@
+"""`snakemake then_vs_now` for real on the tiny config: the 2020 environment beside today's.
+
+Needs .venv-then (`./setup.sh --then`, Python 3.8), so only .ci/then.sh runs it: it sets
+TALE_OF_TWO_THEN_PYTHON to that interpreter. Without it every test here is skipped, with that reason.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pandas as pd
+import pytest
+
+from tale_of_two import then_vs_now
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY = ROOT / "tests/config/tiny.yaml"
+THEN_PYTHON = os.environ.get("TALE_OF_TWO_THEN_PYTHON")
+RUNS = ["torch/scratch", "torch/layers", "tensorflow/scratch", "tensorflow/layers", "tensorflow/fit"]
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(
+        not THEN_PYTHON,
+        reason="needs the 2020 environment: run .ci/then.sh (sets TALE_OF_TWO_THEN_PYTHON)",
+    ),
+]
+
+
+def snakemake(workdir: Path, *args: str) -> str:
+    command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir), *args]
+    # Last: --config takes every word after it, up to the next option.
+    command += ["--configfile", str(TINY), "--config", f"then={{python: {THEN_PYTHON}}}"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=1800)
+    if done.returncode != 0:
+        pytest.fail(f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
+    return done.stdout + done.stderr
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("then")
+    snakemake(workdir, "--cores", "2", "then_vs_now")
+    return workdir
+
+
+def test_both_eras_ran_on_their_own_versions(workdir):
+    table = pd.read_csv(workdir / "results/then_vs_now.csv", keep_default_na=False)
+    assert list(table["run"] + " " + table["era"]) == [f"{run} {era}" for run in RUNS for era in ("then", "now")]
+    then, now = table[table["era"] == "then"], table[table["era"] == "now"]
+    assert then["python"].str.startswith("3.8.").all() and now["python"].str.startswith("3.11.").all()
+    tensorflow = table["run"].str.startswith("tensorflow/")
+    assert set(then.loc[tensorflow, "framework_version"]) == {"2.3.4"} and set(
+        then.loc[tensorflow, "keras_version"]
+    ) == {"2.4.0"}
+    assert set(then.loc[~tensorflow, "framework_version"]) == {"1.7.1"}
+    assert set(now.loc[tensorflow, "framework_version"]) == {"2.21.0"} and set(
+        now.loc[tensorflow, "keras_version"]
+    ) == {"3.15.1"}
+    assert set(now.loc[~tensorflow, "framework_version"]) == {"2.13.0+cpu"}
+    assert (table["status"] == "ok").all() and (table["epoch_s"] > 0).all()
+
+
+def test_the_eras_agree_within_float32_tolerance(workdir):
+    """Same code, same data, same start: the maths is the same, so the losses must be, to AGREE_RTOL."""
+    table = pd.read_csv(workdir / "results/then_vs_now.csv")
+    assert table["same_start"].all()
+    assert table["max_rel_loss_diff"].max() <= then_vs_now.AGREE_RTOL, table[["run", "max_rel_loss_diff"]]
+    assert table["agree"].all()
+
+
+def test_each_2020_result_says_what_its_version_lacked(workdir):
+    schema = json.loads((ROOT / "workflow/schemas/result.schema.json").read_text())
+    for run in RUNS:
+        then = json.loads((workdir / f"results/then_vs_now/then/runs/{run}.json").read_text())
+        now = json.loads((workdir / f"results/then_vs_now/now/runs/{run}.json").read_text())
+        jsonschema.validate(then, schema)
+        jsonschema.validate(now, schema)
+        lacked = " ".join(then["notes"])
+        if run.startswith("torch/"):
+            assert "torch.use_deterministic_algorithms" in lacked
+        else:
+            assert "enable_op_determinism" in lacked and "set_random_seed" in lacked
+        assert now["notes"] == [] and then["settings"] == now["settings"]
+        assert then["era"]["versions"]["python"].startswith("3.8.") and now["era"]["name"] == "now"
+
+
+def rerun_idioms(workdir: Path, python: str, era: str, tmp_path: Path) -> dict:
+    output = tmp_path / f"{era}.json"
+    command = [python, str(ROOT / "workflow/scripts/idioms.py"), "--era", era, "--output", str(output)]
+    command += ["--dataset", str(workdir / "results/data/dataset.npz")]
+    command += ["--metadata", str(workdir / "results/data/dataset.json")]
+    subprocess.run(command, check=True, capture_output=True, timeout=600)
+    return json.loads(output.read_text())
+
+
+@pytest.mark.parametrize("era", ["then", "now"])
+def test_every_idiom_outcome_came_from_running_it(workdir, era, tmp_path):
+    """The record is consistent with a run (outcome from error and warnings, evidence of training), was
+    written by that era's interpreter, and running the idioms again there gives the same outcomes."""
+    record = json.loads((workdir / f"results/then_vs_now/idioms/{era}.json").read_text())
+    then_vs_now.check_idiom_record(record, era)
+    again = rerun_idioms(workdir, THEN_PYTHON if era == "then" else sys.executable, era, tmp_path)
+    assert again["versions"] == record["versions"]
+    fields = ("idiom", "code", "outcome", "error", "warnings")
+    assert [{k: row[k] for k in fields} for row in again["idioms"]] == [
+        {k: row[k] for k in fields} for row in record["idioms"]
+    ]
+
+
+def test_the_raw_variable_keras_model_trains_on_keras_2_and_fails_on_keras_3(workdir):
+    rows = {}
+    for era in ("then", "now"):
+        record = json.loads((workdir / f"results/then_vs_now/idioms/{era}.json").read_text())
+        rows[era] = next(r for r in record["idioms"] if r["function"] == "keras_model_raw_variables")
+    assert rows["then"]["outcome"] == "works" and rows["then"]["evidence"]["trainable_variables"] == 2
+    assert rows["now"]["outcome"] == "fails"
+    assert rows["now"]["error"] == "ValueError: not enough values to unpack (expected 2, got 0)"
+    page = (workdir / "results/then_vs_now.md").read_text()
+    assert "fails: ValueError: not enough values to unpack (expected 2, got 0)" in page
+
+
+def test_page_figure_and_report(workdir):
+    page = (workdir / "results/then_vs_now.md").read_text()
+    for heading in ("# Then and now", "## Do the eras agree?", "## 2020 idioms, run in both eras"):
+        assert heading in page
+    assert (workdir / "results/plots/then_vs_now.png").stat().st_size > 10_000
+    snakemake(workdir, "then_vs_now", "--report", "results/report.html")
+    report = (workdir / "results/report.html").read_text()
+    assert "Then and now" in report and "results/then_vs_now.html" in report

@@ -1,0 +1,102 @@
+# Then and now: `snakemake then_vs_now --cores 2`, after `./setup.sh --then` (not part of the default run).
+# The runs listed under `then:` train in both eras, the 2020 one (Python 3.8, TensorFlow 2.3, torch 1.7:
+# the interpreter `then.python`) and today's (this environment), with the same code, data and settings;
+# the 2020 idioms run in both; one table, one page and one figure set them side by side.
+rule train_era:
+    input:
+        arrays="results/data/dataset.npz",
+        metadata="results/data/dataset.json",
+        script=WORKFLOW_DIR / "scripts" / "train_era.py",
+        train=TRAIN_SCRIPT,
+        code=training_code,
+        era=WORKFLOW_DIR / "lib" / "tale_of_two" / "era.py",
+    output:
+        report(
+            "results/then_vs_now/{era}/runs/{framework}/{variant}.json",
+            caption="../report/then_vs_now_run.rst",
+            category="Then and now",
+            subcategory="{era}",
+        ),
+    log:
+        "logs/then_vs_now/{era}/train/{framework}/{variant}.log",
+    benchmark:
+        "benchmarks/then_vs_now/{era}/{framework}/{variant}.tsv"
+    wildcard_constraints:
+        era="then|now",
+    conda:
+        era_env
+    container:
+        era_container
+    threads: lambda wildcards: THEN_RUNS[(wildcards.framework, wildcards.variant)]["threads"]
+    resources:
+        timing_slot=1,
+    params:
+        python=era_python,
+        settings=era_settings,
+    shell:
+        "{params.python:q} {input.script:q} --era {wildcards.era:q}"
+        " --framework {wildcards.framework:q} --variant {wildcards.variant:q}"
+        " --dataset {input.arrays:q} --metadata {input.metadata:q}"
+        " --settings {params.settings:q} --output {output:q}"
+        " > {log:q} 2>&1"
+
+
+rule idioms:
+    input:
+        arrays="results/data/dataset.npz",
+        metadata="results/data/dataset.json",
+        script=WORKFLOW_DIR / "scripts" / "idioms.py",
+        code=[WORKFLOW_DIR / "lib" / "tale_of_two" / f"{name}.py" for name in ("idioms", "era")],
+    output:
+        "results/then_vs_now/idioms/{era}.json",
+    log:
+        "logs/then_vs_now/idioms/{era}.log",
+    wildcard_constraints:
+        era="then|now",
+    conda:
+        era_env
+    container:
+        era_container
+    resources:
+        # Not timed, but it imports and trains both frameworks: kept apart from the timed jobs.
+        timing_slot=1,
+    params:
+        python=era_python,
+    shell:
+        "{params.python:q} {input.script:q} --era {wildcards.era:q}"
+        " --dataset {input.arrays:q} --metadata {input.metadata:q} --output {output:q}"
+        " > {log:q} 2>&1"
+
+
+rule compare_eras:
+    input:
+        runs=ERA_RESULTS,
+        then_idioms="results/then_vs_now/idioms/then.json",
+        now_idioms="results/then_vs_now/idioms/now.json",
+    output:
+        csv="results/then_vs_now.csv",
+        markdown="results/then_vs_now.md",
+        html=report(
+            "results/then_vs_now.html",
+            caption="../report/then_vs_now.rst",
+            category="Then and now",
+        ),
+        plot=report(
+            "results/plots/then_vs_now.png",
+            caption="../report/then_vs_now_plot.rst",
+            category="Then and now",
+        ),
+    log:
+        "logs/then_vs_now/compare.log",
+    conda:
+        "../../envs/analysis.yaml"
+    container:
+        ANALYSIS_CONTAINER
+    script:
+        "../scripts/then_vs_now.py"
+
+
+rule then_vs_now:
+    input:
+        rules.compare_eras.output,
+    localrule: True
