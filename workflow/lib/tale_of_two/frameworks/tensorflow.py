@@ -16,8 +16,11 @@ VERSION = tf.__version__
 
 def configure(device: str, threads: int) -> Runtime:
     # Thread pools can only be sized before TensorFlow starts its runtime.
-    tf.config.threading.set_intra_op_parallelism_threads(threads)
-    tf.config.threading.set_inter_op_parallelism_threads(threads)
+    # (A second configure in one process, as in the tests, keeps the pools it has when they match.)
+    if tf.config.threading.get_intra_op_parallelism_threads() != threads:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+    if tf.config.threading.get_inter_op_parallelism_threads() != threads:
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
     notes = []
     if hasattr(tf.config.experimental, "enable_op_determinism"):
         tf.config.experimental.enable_op_determinism()
