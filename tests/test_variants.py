@@ -13,6 +13,7 @@ Tolerances, absolute, on w and b:
 
 import functools
 import importlib
+import json
 import os
 import shutil
 import subprocess
@@ -164,6 +165,29 @@ def test_numpy_under_a_gpu_recipe_runs_on_the_cpu_and_says_so(arrays):
     result = fitted(arrays, "numpy", "scratch", lr=0.01, epochs=5, device="cuda")
     assert result["status"] == "ok" and result["device"] == "cpu" and result["device_fell_back"] is False
     assert result["notes"] == ["numpy runs on the CPU only: device 'cuda' does not apply"]
+
+
+TENSORFLOW_STARTED_FIRST = """
+import json
+import numpy as np
+import tensorflow as tf
+from tale_of_two import harness
+tf.constant(1.0) + 1.0  # starts TensorFlow's runtime with its own thread pools, as another test may
+x = np.linspace(-1, 1, 16, dtype=np.float32)
+settings = harness.Settings(device="cpu", repeats=1, warmup_epochs=1, epochs=3, threads=1)
+print(json.dumps(harness.run("tensorflow", "layers", x, x, settings)))
+"""
+
+
+def test_tensorflow_started_earlier_in_the_process_keeps_its_thread_pools_and_says_so():
+    """Pools are sized once per process: a later run records the size in effect, not the one it asked for."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "workflow" / "lib")}
+    done = subprocess.run([sys.executable, "-c", TENSORFLOW_STARTED_FIRST], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["status"] == "ok"
+    assert result["threads"] != 1 or os.cpu_count() == 1
+    assert any("thread pools stay at" in note for note in result["notes"]), result["notes"]
 
 
 NO_COMPILER = """

@@ -102,6 +102,8 @@ rule code:
         "../../envs/analysis.yaml"
     container:
         ANALYSIS_CONTAINER
+    resources:
+        timing_slot=1,
     params:
         runs=list(RUNS),
     script:

@@ -15,13 +15,8 @@ VERSION = tf.__version__
 
 
 def configure(device: str, threads: int) -> Runtime:
-    # Thread pools can only be sized before TensorFlow starts its runtime.
-    # (A second configure in one process, as in the tests, keeps the pools it has when they match.)
-    if tf.config.threading.get_intra_op_parallelism_threads() != threads:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-    if tf.config.threading.get_inter_op_parallelism_threads() != threads:
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
     notes = []
+    threads = size_thread_pools(threads, notes)
     if hasattr(tf.config.experimental, "enable_op_determinism"):
         tf.config.experimental.enable_op_determinism()
     else:  # TensorFlow < 2.8, the article's 2020 era: the environment variable it read instead
@@ -39,6 +34,26 @@ def configure(device: str, threads: int) -> Runtime:
         name = tf.config.experimental.get_device_details(gpus[0]).get("device_name", gpus[0].name)
         return Runtime("/GPU:0", "cuda", name, threads, set_random_seed, scope=lambda: tf.device("/GPU:0"), notes=notes)
     return Runtime("/CPU:0", "cpu", "cpu", threads, set_random_seed, scope=lambda: tf.device("/CPU:0"), notes=notes)
+
+
+def size_thread_pools(threads: int, notes: list[str]) -> int:
+    """Size both pools to `threads`; return the intra-op size in effect.
+
+    TensorFlow sizes its pools once, when its runtime starts. Where something in this process started it
+    first (the tests, which run many fits in one process), the pools stay as they are and a note says so.
+    """
+    threading = tf.config.threading
+    try:
+        threading.set_intra_op_parallelism_threads(threads)
+        threading.set_inter_op_parallelism_threads(threads)
+        return threads
+    except RuntimeError:  # "... cannot be modified after initialization"
+        intra, inter = threading.get_intra_op_parallelism_threads(), threading.get_inter_op_parallelism_threads()
+        notes.append(
+            f"TensorFlow's runtime had started before this run was configured: its thread pools stay at "
+            f"{intra} intra-op / {inter} inter-op (0: TensorFlow's choice), not {threads}"
+        )
+        return intra or os.cpu_count() or 1
 
 
 def compiler_unavailable(error: BaseException) -> bool:
