@@ -113,6 +113,16 @@ def test_divergence_stops_training_and_is_reported(fake_framework):
     assert result["final_loss"] is None
 
 
+def test_the_log_headline_of_a_run_that_fitted_nothing_says_none(fake_framework):
+    """train.py prints it after writing the result: a crash there would make Snakemake delete the result."""
+    diverged = {"framework": "fake", "variant": "exploding", **run("exploding", epochs=100, warmup_epochs=1, repeats=1)}
+    assert harness.headline(diverged).endswith("final mse = none, status diverged")
+    unsupported = {"framework": "fake", "variant": "no_compiler", **run("no_compiler", epochs=5, warmup_epochs=1)}
+    assert harness.headline(unsupported) == (
+        "fake/no_compiler: w = none, b = none, final mse = none, status unsupported (OSError: no C++ compiler)"
+    )
+
+
 def test_only_a_missing_compiler_makes_a_compiled_run_unsupported(fake_framework):
     result = run("no_compiler", epochs=5, warmup_epochs=1, repeats=1)
     assert result["status"] == "unsupported" and result["error"] == "OSError: no C++ compiler"

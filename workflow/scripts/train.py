@@ -12,7 +12,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
 from tale_of_two.data import atomic_write_json  # noqa: E402
-from tale_of_two.harness import settings_from_dict, train  # noqa: E402
+from tale_of_two.harness import headline, settings_from_dict, train  # noqa: E402
 
 
 def main(argv=None) -> None:
@@ -27,10 +27,7 @@ def main(argv=None) -> None:
     settings = settings_from_dict(json.loads(args.settings))
     result = train(args.framework, args.variant, args.dataset, args.metadata, settings)
     atomic_write_json(args.output, result)
-    print(
-        f"{args.framework}/{args.variant}: w = {result['fitted']['w']:.6f}, b = {result['fitted']['b']:.6f}, "
-        f"final {result['loss_name']} = {result['final_loss']:.6f}, status {result['status']}"
-    )
+    print(headline(result))
 
 
 if __name__ == "__main__":

@@ -306,6 +306,20 @@ def unsupported_result(module, variant_class, runtime, fell_back, import_s, sett
     }
 
 
+def headline(result: dict) -> str:
+    """One line for the job log; a run that fitted nothing (unsupported, or diverged to infinity) says so."""
+
+    def number(value):
+        return "none" if value is None else f"{value:.6f}"
+
+    fitted = result["fitted"]
+    line = (
+        f"{result['framework']}/{result['variant']}: w = {number(fitted['w'])}, b = {number(fitted['b'])}, "
+        f"final {result['loss_name']} = {number(result['final_loss'])}, status {result['status']}"
+    )
+    return f"{line} ({result['error'].splitlines()[0]})" if result.get("error") else line
+
+
 def yardsticks(x: np.ndarray, y: np.ndarray, settings: Settings) -> dict:
     """Two yardsticks timed by the same clock as the epochs.
 
