@@ -1,5 +1,7 @@
 """`snakemake then_vs_now`: its DAG, its interpreter, and the default run left as it was (dry runs)."""
 
+import re
+
 import pytest
 from conftest import ROOT, RUNS, TINY_ARGS, snakemake
 
@@ -29,6 +31,10 @@ def test_then_vs_now_trains_every_then_run_in_both_eras_and_runs_the_idioms_in_b
     # The 2020 jobs run with the configured interpreter, today's with this environment's `python`.
     assert output.count(f"{python} ") == 6 and output.count("python /") + output.count("python '") >= 6
     assert '"init": "uniform"' in output  # both eras from the shared start
+    # Every job that writes a file takes the one timing slot: none runs beside a timed one.
+    jobs_text = re.split(r"\n(?=(?:local)?rule \w+:)", output)
+    working = [job for job in jobs_text if re.match(r"(?:local)?rule \w+:", job) and "\n    output: " in job]
+    assert len(working) == 14 and all("timing_slot=1" in job for job in working)
 
 
 def test_the_default_run_is_unchanged(tmp_path):

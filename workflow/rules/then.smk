@@ -92,6 +92,9 @@ rule compare_eras:
         "../../envs/analysis.yaml"
     container:
         ANALYSIS_CONTAINER
+    resources:
+        # The one timing slot (profiles/default): no job runs beside a timed training job.
+        timing_slot=1,
     script:
         "../scripts/then_vs_now.py"
 
