@@ -3,12 +3,17 @@
 A framework is one module in `tale_of_two.frameworks` exposing:
 
 * ``VERSION``: the framework's version string;
-* ``configure(device, threads)``: returns a `Runtime` for the device it will use;
+* ``configure(device, threads)``: returns a `Runtime` for the device it will use, deterministic; a framework
+  that can also run non-deterministically takes ``deterministic=False`` too (asked only when a run sets
+  ``deterministic: false``);
 * ``VARIANTS``: ``{name: class}``. A variant class declares ``LOSS`` ("mse" or "mae") and has
   - ``__init__(x, y, settings, runtime)``: builds the model and its optimizer;
   - ``train(epochs, callback)``: the article's ``for epoch in range(epochs):`` loop, calling
     ``callback(loss)`` after every epoch and stopping when it returns False;
-  - ``parameters()``: ``(w, b)`` as floats.
+  - ``parameters()``: ``(w, b)`` as floats;
+  - optionally, where it compiles, ``compile_stats()``: what its compiler did since the variant was built,
+    ``{"compiler": str, "graphs": int, "graph_breaks": int | None, "recompilations": int | None, ...}``
+    (None where the compiler has no such notion), recorded per repeat in the result's ``compile``.
   A variant marked ``COMPILED = True`` needs a compiler; its module then defines
   ``compiler_unavailable(error)``: True for the errors that mean "this compiler cannot run here" (no C++
   toolchain, no torch.compile in this version), which make the run ``status: unsupported``.
@@ -26,6 +31,7 @@ import contextlib
 import dataclasses
 import datetime
 import importlib
+import inspect
 import json
 import math
 import os
@@ -83,6 +89,8 @@ class Settings:
     device: str = "auto"
     device_fallback: str | None = None  # "cpu": run on the CPU, recorded as fallen back, when `device: cuda` has no GPU
     threads: int = 1
+    # False lets a framework pick faster non-deterministic kernels or compilers (TF XLA under Keras, Inductor).
+    deterministic: bool = True
     warmup_epochs: int = 5
     repeats: int = 3
 
@@ -208,12 +216,12 @@ def run(framework: str, variant: str, x: np.ndarray, y: np.ndarray, settings: Se
         raise ValueError(f"batch_size {settings.batch_size} must be between 1 and n = {len(x)}")
     variant_class = module.VARIANTS[variant]
     try:
-        runtime = module.configure(settings.device, settings.threads)
+        runtime = configure(module, framework, settings.device, settings)
         fell_back = False
     except DeviceUnavailable:
         if settings.device_fallback != "cpu":
             raise
-        runtime, fell_back = module.configure("cpu", settings.threads), True
+        runtime, fell_back = configure(module, framework, "cpu", settings), True
 
     repeats = []
     with runtime.scope():
@@ -230,6 +238,7 @@ def run(framework: str, variant: str, x: np.ndarray, y: np.ndarray, settings: Se
                 model.train(settings.epochs, clock)
                 runtime.synchronize()
                 train_s = time.perf_counter() - started
+                compile_stats = model.compile_stats() if hasattr(model, "compile_stats") else None
             except Exception as error:
                 # A compiled variant whose compiler cannot run here (no C++ toolchain) is a result to report,
                 # not a crash; any other failure, or one after training began, is a bug and fails the job.
@@ -238,7 +247,9 @@ def run(framework: str, variant: str, x: np.ndarray, y: np.ndarray, settings: Se
                     return unsupported_result(module, variant_class, runtime, fell_back, import_s, settings, error)
                 raise
             w, b = model.parameters()
-            repeats.append({"setup_s": setup_s, "train_s": train_s, "clock": clock, "w": w, "b": b})
+            repeats.append(
+                {"setup_s": setup_s, "train_s": train_s, "clock": clock, "w": w, "b": b, "compile": compile_stats}
+            )
 
     first = repeats[0]
     clock: EpochClock = first["clock"]
@@ -248,6 +259,7 @@ def run(framework: str, variant: str, x: np.ndarray, y: np.ndarray, settings: Se
         "status": "diverged" if clock.diverged else "ok",
         "diverged_at_epoch": len(clock.losses) if clock.diverged else None,
         "error": None,
+        "compile": compile_record([r["compile"] for r in repeats]),
         "fitted": {"w": finite_or_none(first["w"]), "b": finite_or_none(first["b"])},
         "loss_history": [finite_or_none(v) for v in clock.losses],
         "final_loss": finite_or_none(clock.losses[-1]) if clock.losses else None,
@@ -266,6 +278,22 @@ def run(framework: str, variant: str, x: np.ndarray, y: np.ndarray, settings: Se
             "epoch_times_s": [r["clock"].epoch_times for r in repeats],
         },
     }
+
+
+def configure(module, framework: str, device: str, settings: Settings) -> Runtime:
+    """The framework's runtime; ``deterministic=False`` is passed only when asked, to frameworks that take it."""
+    if settings.deterministic:
+        return module.configure(device, settings.threads)
+    if "deterministic" not in inspect.signature(module.configure).parameters:
+        raise ValueError(f"deterministic: false: framework {framework!r} has no non-deterministic mode")
+    return module.configure(device, settings.threads, deterministic=False)
+
+
+def compile_record(per_repeat: list[dict | None]) -> dict | None:
+    """What the compiler did in each repeat (None for a variant that does not compile)."""
+    if per_repeat[0] is None:
+        return None
+    return {"compiler": per_repeat[0]["compiler"], "repeats": per_repeat}
 
 
 def run_identity(module, variant_class, runtime, fell_back: bool) -> dict:
@@ -287,6 +315,7 @@ def unsupported_result(module, variant_class, runtime, fell_back, import_s, sett
         "status": "unsupported",
         "diverged_at_epoch": None,
         "error": message[:2000],
+        "compile": None,
         "fitted": {"w": None, "b": None},
         "loss_history": [],
         "final_loss": None,
