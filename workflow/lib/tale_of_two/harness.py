@@ -280,6 +280,59 @@ def run(framework: str, variant: str, x: np.ndarray, y: np.ndarray, settings: Se
     }
 
 
+def run_interleaved(framework: str, runs: dict[str, Settings], x: np.ndarray, y: np.ndarray) -> dict[str, dict]:
+    """The repeats of several variants of one framework, interleaved in one process: A B C, A B C, ...
+
+    On a shared machine the load drifts over seconds and minutes. Back-to-back repeats charge a busy
+    minute to whichever variant ran in it; interleaved, every variant samples the same stretch of time
+    (asv's "rounds", inside one process). Each repeat is one call to `run`; a variant's repeats are then
+    merged into one result, as `run` would have written it.
+    """
+    parts: dict[str, list[dict]] = {variant: [] for variant in runs}
+    for repeat in range(max(settings.repeats for settings in runs.values())):
+        for variant, settings in runs.items():
+            if repeat < settings.repeats:
+                one = dataclasses.replace(settings, repeats=1)
+                parts[variant].append(run(framework, variant, x, y, one))
+    return {variant: merge_repeats(measured, runs[variant].warmup_epochs) for variant, measured in parts.items()}
+
+
+def merge_repeats(parts: list[dict], warmup_epochs: int) -> dict:
+    """Results of the same run, one or more repeats each, as one result holding all their repeats."""
+    first = parts[0]
+    if len(parts) == 1:
+        return first
+    if any(part["status"] == "unsupported" for part in parts):
+        return next(part for part in parts if part["status"] == "unsupported")
+    timings = [part["timings"] for part in parts]
+    epoch_times = [times for t in timings for times in t["epoch_times_s"]]
+    steady = [seconds for times in epoch_times for seconds in times[warmup_epochs:]]
+    memory = [t["memory_pass_s"]["median"] for t in timings if t["memory_pass_s"]["median"] is not None]
+    overhead = [t["harness_overhead_s"] for t in timings if t["harness_overhead_s"] is not None]
+    compiled = [part.get("compile") for part in parts]
+    return {
+        **first,
+        "repeats_identical": all(
+            part["repeats_identical"]
+            and part["loss_history"] == first["loss_history"]
+            and part["fitted"] == first["fitted"]
+            for part in parts
+        ),
+        "compile": None
+        if compiled[0] is None
+        else {"compiler": compiled[0]["compiler"], "repeats": [r for c in compiled for r in c["repeats"]]},
+        "timings": {
+            **first["timings"],  # import, setup and first epoch: the first repeat's, as `run` reports them
+            "train_s": spread([t["train_s"]["median"] for t in timings]),  # exact where each part is one repeat
+            "epoch_s": spread(steady),
+            "harness_overhead_s": float(np.median(overhead)) if overhead else None,
+            "memory_pass_s": spread(memory),
+            "repeats": len(epoch_times),
+            "epoch_times_s": epoch_times,
+        },
+    }
+
+
 def configure(module, framework: str, device: str, settings: Settings) -> Runtime:
     """The framework's runtime; ``deterministic=False`` is passed only when asked, to frameworks that take it."""
     if settings.deterministic:
@@ -366,6 +419,8 @@ def environment() -> dict:
         "platform": platform.platform(),
         "machine": platform.machine(),
         "cpu_count": os.cpu_count(),
+        # How busy the machine was as the run started (1, 5, 15 min): timings on a loaded machine say so.
+        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "container": {
             "apptainer": in_container,
             "image": os.environ.get("APPTAINER_CONTAINER") or os.environ.get("SINGULARITY_CONTAINER"),
@@ -384,10 +439,28 @@ def settings_from_dict(values: dict) -> Settings:
 
 def train(framework: str, variant: str, dataset_path: str, metadata_path: str, settings: Settings) -> dict:
     """One run, start to finish: the dataset checked against its metadata, the fit, the result document."""
+    metadata, arrays = load_checked(dataset_path, metadata_path)
+    measured = run(framework, variant, arrays["x"], arrays["y"], settings)
+    return document(framework, variant, measured, settings, dataset_path, metadata, arrays)
+
+
+def train_interleaved(framework: str, runs: dict[str, Settings], dataset_path: str, metadata_path: str) -> list[dict]:
+    """Several variants of one framework on one dataset, their repeats interleaved (see `run_interleaved`)."""
+    metadata, arrays = load_checked(dataset_path, metadata_path)
+    measured = run_interleaved(framework, runs, arrays["x"], arrays["y"])
+    return [
+        document(framework, variant, measured[variant], settings, dataset_path, metadata, arrays)
+        for variant, settings in runs.items()
+    ]
+
+
+def load_checked(dataset_path: str, metadata_path: str) -> tuple[dict, dict]:
     with open(metadata_path) as handle:
         metadata = json.load(handle)
-    arrays = data.load(dataset_path, expected_sha256=metadata["sha256"])
-    measured = run(framework, variant, arrays["x"], arrays["y"], settings)
+    return metadata, data.load(dataset_path, expected_sha256=metadata["sha256"])
+
+
+def document(framework, variant, measured: dict, settings: Settings, dataset_path, metadata, arrays) -> dict:
     return {
         "schema_version": RESULT_SCHEMA_VERSION,
         "framework": framework,
