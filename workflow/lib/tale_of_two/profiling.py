@@ -6,10 +6,10 @@ called whom. Each function's own time (not counting what it calls) is put in one
 * harness: our timing and bookkeeping (`tale_of_two/harness.py`), and anything it calls;
 * data pipeline: tf.data and Keras's data adapters and epoch iterators, and anything they call;
 * variant code: the article's lines (`tale_of_two/frameworks/`);
-* framework Python: the framework's own Python (and the standard library it calls): dispatch, tracing
-  checks, bookkeeping;
-* native: calls into C/C++ (kernels plus the C++ dispatch in front of them; cProfile cannot split the two:
-  torch.profiler's table, where there is one, shows the kernels' share).
+* framework Python/dispatch: the framework's own Python (and the standard library it calls): dispatch,
+  tracing checks, bookkeeping;
+* kernels (native): calls into C/C++, the kernels plus the C++ dispatch in front of them (cProfile cannot
+  split the two; torch.profiler's table, where there is one, shows each op's time).
 
 A native call or framework function inherits harness or data pipeline from its nearest caller in those
 groups (time split by callers in proportion to the time each call path took).
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import cProfile
 import dataclasses
+import gc
 import os
 import pstats
 import re
@@ -30,7 +31,7 @@ import numpy as np
 
 from tale_of_two import harness
 
-GROUPS = ("variant code", "framework Python", "native", "data pipeline", "harness", "other")
+GROUPS = ("variant code", "framework Python/dispatch", "kernels (native)", "data pipeline", "harness", "other")
 CONTEXT_GROUPS = ("harness", "data pipeline")  # groups a callee inherits from its caller
 DATA_PIPELINE = re.compile(r"tensorflow/python/data/|keras/src/trainers/(data_adapters|epoch_iterator)")
 FRAMEWORK_PACKAGES = re.compile(r"site-packages/|dist-packages/|/lib/python3\.\d+/")
@@ -47,9 +48,9 @@ def own_group(function: tuple[str, int, str]) -> str:
     if DATA_PIPELINE.search(path):
         return "data pipeline"
     if path == "~":  # cProfile's name for native code: "<built-in method ...>", "<method 'item' of ...>"
-        return "native"
+        return "kernels (native)"
     if FRAMEWORK_PACKAGES.search(path):
-        return "framework Python"
+        return "framework Python/dispatch"
     return "other"
 
 
@@ -117,6 +118,7 @@ class Profile:
     top_own: list[tuple[str, str, float, float]]  # (function, group, own s per epoch, calls per epoch)
     top_cumulative: list[tuple[str, float, float]]  # (function, cumulative s per epoch, calls per epoch)
     torch_ops: list[tuple[str, float, float]]  # (op, self CPU s per epoch, calls per epoch), torch only
+    gc_s: float  # garbage collection per profiled epoch (inside the groups: charged to whatever was running)
     load_average: list[float] | None
     version: str
 
@@ -132,11 +134,13 @@ def profile(framework: str, variant: str, x: np.ndarray, y: np.ndarray, settings
         plain = harness.EpochClock(runtime.sync)
         plain.start()
         model.train(epochs, plain)
-        profiler, profiled = cProfile.Profile(), harness.EpochClock(runtime.sync)
+        profiler, profiled, collections = cProfile.Profile(), harness.EpochClock(runtime.sync), GcClock()
+        gc.callbacks.append(collections)
         profiled.start()
         profiler.enable()
         model.train(epochs, profiled)
         profiler.disable()
+        gc.callbacks.remove(collections)
         torch_ops = profile_torch_ops(model, epochs, runtime) if framework == "torch" else []
     stats = pstats.Stats(profiler)
     by_function = grouped(stats)
@@ -160,9 +164,23 @@ def profile(framework: str, variant: str, x: np.ndarray, y: np.ndarray, settings
         ],
         top_cumulative=[(describe(f), t[3] / epochs, t[1] / epochs) for f, t in cumulative],
         torch_ops=torch_ops,
+        gc_s=collections.seconds / epochs,
         load_average=list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         version=module.VERSION,
     )
+
+
+class GcClock:
+    """A `gc.callbacks` entry: the time Python's garbage collector runs (cProfile charges it to whatever ran)."""
+
+    def __init__(self):
+        self.seconds, self.started = 0.0, None
+
+    def __call__(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self.started = time.perf_counter()
+        elif self.started is not None:
+            self.seconds += time.perf_counter() - self.started
 
 
 def profile_torch_ops(model, epochs: int, runtime) -> list[tuple[str, float, float]]:
@@ -200,9 +218,13 @@ def to_markdown(result: Profile) -> str:
         lines.append(f"| {group} | {1e3 * seconds:.3f} | {seconds / total:.0%} |")
     lines.append(
         "\nGroups: harness = our per-epoch bookkeeping and what it calls; data pipeline = tf.data and Keras's data "
-        "adapters and iterators, and what they call; variant code = the article's lines; framework Python = the "
-        "framework's Python (and the standard library under it); native = calls into C/C++ (kernels and their C++ "
-        "dispatch); other = Python outside these.\n"
+        "adapters and iterators, and what they call; variant code = the article's lines; framework Python/dispatch = "
+        "the framework's Python (and the standard library under it); kernels (native) = calls into C/C++ (kernels "
+        "and their C++ dispatch); other = Python outside these.\n"
+    )
+    lines.append(
+        f"Python's garbage collector ran {1e3 * result.gc_s:.3f} ms per profiled epoch ({result.gc_s / total:.0%}); "
+        "cProfile charges that time to whichever function was running, so it sits inside the groups above.\n"
     )
     lines.append("## Top functions by cumulative time (per epoch)\n")
     lines.append("| function | ms per epoch | calls per epoch |\n|---|---|---|")
