@@ -220,7 +220,10 @@ def to_markdown(result: Profile) -> str:
         "\nGroups: harness = our per-epoch bookkeeping and what it calls; data pipeline = tf.data and Keras's data "
         "adapters and iterators, and what they call; variant code = the article's lines; framework Python/dispatch = "
         "the framework's Python (and the standard library under it); kernels (native) = calls into C/C++ (kernels "
-        "and their C++ dispatch); other = Python outside these.\n"
+        "and their C++ dispatch); other = Python outside these. Two blind spots of cProfile: a tensor operator "
+        "(`w * x + b`, `param -= ...`) and a compiled callable (a `jax.jit` function) are not calls it records, so "
+        "their time counts in the line that uses them (variant code); and where dispatch is asynchronous (JAX), "
+        "the device's work shows where the harness reads the loss back.\n"
     )
     lines.append(
         f"Python's garbage collector ran {1e3 * result.gc_s:.3f} ms per profiled epoch ({result.gc_s / total:.0%}); "
