@@ -141,10 +141,14 @@ class TracedStep:
     JIT_COMPILE = False
 
     def trace(self, step):
-        self.step = tf.function(step, jit_compile=self.JIT_COMPILE)  # api: training: `tf.function`
+        # jit_compile only where asked: TensorFlow < 2.5 calls it experimental_compile.
+        options = {"jit_compile": True} if self.JIT_COMPILE else {}
+        self.step = tf.function(step, **options)  # api: training: `tf.function`
         return self.step
 
-    def compile_stats(self) -> dict:
+    def compile_stats(self) -> dict | None:
+        if not hasattr(self.step, "experimental_get_tracing_count"):  # TensorFlow < 2.4 does not count its traces
+            return None
         traces = self.step.experimental_get_tracing_count()
         return {
             "compiler": "tf.function(jit_compile=True): XLA" if self.JIT_COMPILE else "tf.function: graph executor",
