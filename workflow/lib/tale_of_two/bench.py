@@ -42,7 +42,7 @@ def recompile_reason(result: dict) -> str:
     reasons = [
         r for repeat in (result.get("compile") or {}).get("repeats", []) for r in repeat.get("recompile_reasons", [])
     ]
-    return f" (first: {reasons[0]})" if reasons else ""
+    return f" (first: {reasons[0].splitlines()[0][:160]})" if reasons else ""
 
 
 def scaling_table(results: list[dict]) -> pd.DataFrame:
