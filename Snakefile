@@ -17,6 +17,8 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/summarize.smk"
 include: "workflow/rules/bench.smk"
 include: "workflow/rules/then.smk"
+include: "workflow/rules/profile.smk"
+include: "workflow/rules/convergence.smk"
 
 
 rule all:
@@ -25,4 +27,6 @@ rule all:
         "results/summary.md",
         "results/api_differences.md",
         "results/code.md",
+        "results/time_to_solution.md",
+        "results/plots/suboptimality.png",
         PLOTS,

@@ -75,6 +75,8 @@ def test_report_holds_every_run_every_plot_and_the_tables(report):
         "results/plots/fits.png",
         "results/plots/losses.png",
         "results/plots/timings.png",
+        "results/plots/suboptimality.png",
+        "results/time_to_solution.md",
         "results/summary.html",
         "results/api_differences.html",
         "results/equivalence.md",

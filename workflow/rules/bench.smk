@@ -1,7 +1,6 @@
-# The scaling benchmark: `snakemake bench --cores 2`. Each size gets its own dataset; every bench run
-# trains at every size with the same harness; one table and one log-log plot gather them.
-
-
+# The scaling benchmark: `snakemake bench --cores 2`. Each size gets its own dataset. One process per
+# (size, determinism mode, framework) runs that framework's bench variants with their repeats interleaved;
+# `bench.rounds` such processes per job run round by round. One table and one log-log plot gather them.
 use rule dataset as bench_dataset with:
     output:
         arrays="results/bench/n{n}/data/dataset.npz",
@@ -13,23 +12,43 @@ use rule dataset as bench_dataset with:
         lad=False,
 
 
-use rule train as bench_train with:
+rule bench_train:
     input:
         arrays="results/bench/n{n}/data/dataset.npz",
         metadata="results/bench/n{n}/data/dataset.json",
-        script=TRAIN_SCRIPT,
+        script=BENCH_TRAIN_SCRIPT,
         code=training_code,
+        previous_round=previous_round,
     output:
-        "results/bench/n{n}/runs/{framework}/{variant}.json",
+        "results/bench/n{n}/{mode}/round{round}/{framework}.json",
     log:
-        "logs/bench/n{n}/train/{framework}/{variant}.log",
+        "logs/bench/n{n}/{mode}/round{round}/{framework}.log",
     benchmark:
-        "benchmarks/bench/n{n}/{framework}/{variant}.tsv"
+        "benchmarks/bench/n{n}/{mode}/round{round}/{framework}.tsv"
+    wildcard_constraints:
+        mode="deterministic|nondeterministic",
+        round=r"\d+",
+    conda:
+        framework_env
+    container:
+        framework_container
+    threads: lambda wildcards: max(s["threads"] for s in bench_job(wildcards).values())
+    resources:
+        # Timed jobs take the machine's one timing slot (see profiles/default), so they never overlap.
+        timing_slot=1,
+        gpu=lambda wildcards: int(any(s["device"] == "cuda" for s in bench_job(wildcards).values())),
+    params:
+        runs=lambda wildcards: json.dumps(bench_job(wildcards), sort_keys=True),
+    shell:
+        "python {input.script:q} --framework {wildcards.framework:q}"
+        " --dataset {input.arrays:q} --metadata {input.metadata:q}"
+        " --runs {params.runs:q} --output {output:q}"
+        " > {log:q} 2>&1"
 
 
 rule bench_summary:
     input:
-        BENCH_RESULTS,
+        BENCH_OUTPUTS,
     output:
         csv="results/bench/scaling.csv",
         markdown=report(

@@ -9,7 +9,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "lib"))
 from tale_of_two.config import (  # noqa: E402
     framework_files,
     put_interpreter_first_on_path,
-    resolve_bench_runs,
+    resolve_bench_jobs,
     resolve_runs,
 )
 from tale_of_two.then_vs_now import (
@@ -20,14 +20,11 @@ from tale_of_two.then_vs_now import (
 
 validate(config, "../schemas/config.schema.yaml")
 RUNS = resolve_runs(config)
-BENCH_RUNS = resolve_bench_runs(config)
+BENCH_JOBS = resolve_bench_jobs(config)
 
-FRAMEWORKS = sorted({key[-2] for key in [*RUNS, *BENCH_RUNS]})
-VARIANTS = sorted({key[-1] for key in [*RUNS, *BENCH_RUNS]})
+FRAMEWORKS = sorted({framework for framework, _ in RUNS} | {key[-1] for key in BENCH_JOBS})
+VARIANTS = sorted({variant for _, variant in RUNS})
 RUN_RESULTS = [f"results/runs/{framework}/{variant}.json" for framework, variant in RUNS]
-BENCH_RESULTS = [
-    f"results/bench/n{n}/runs/{framework}/{variant}.json" for n, framework, variant in BENCH_RUNS
-]
 ANALYSIS_CONTAINER = config["containers"].get("analysis")
 PLOTS = expand("results/plots/{plot}.png", plot=["fits", "losses", "timings"])
 WORKFLOW_DIR = Path(workflow.basedir) / "workflow"
@@ -47,8 +44,6 @@ wildcard_constraints:
 
 
 def run_settings(wildcards):
-    if "n" in wildcards.keys():
-        return BENCH_RUNS[(int(wildcards.n), wildcards.framework, wildcards.variant)]
     return RUNS[(wildcards.framework, wildcards.variant)]
 
 
@@ -110,3 +105,29 @@ def era_container(wildcards):
 
 def era_settings(wildcards):
     return json.dumps(THEN_RUNS[(wildcards.framework, wildcards.variant)], sort_keys=True)
+
+
+# The scaling benchmark (workflow/rules/bench.smk): its processes, round by round.
+BENCH_ROUNDS = config.get("bench", {}).get("rounds", 1)
+BENCH_TRAIN_SCRIPT = WORKFLOW_DIR / "scripts" / "bench_train.py"
+
+
+def bench_output(n, mode, round_, framework):
+    return f"results/bench/n{n}/{mode}/round{round_}/{framework}.json"
+
+
+BENCH_OUTPUTS = [
+    bench_output(n, mode, round_, framework)
+    for round_ in range(BENCH_ROUNDS)
+    for n, mode, framework in BENCH_JOBS
+]
+
+
+def previous_round(wildcards):
+    """Every job of the round before: rounds run one after another."""
+    round_ = int(wildcards.round)
+    return [bench_output(*job[:2], round_ - 1, job[2]) for job in BENCH_JOBS] if round_ else []
+
+
+def bench_job(wildcards):
+    return BENCH_JOBS[(int(wildcards.n), wildcards.mode, wildcards.framework)]

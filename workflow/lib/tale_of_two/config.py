@@ -120,3 +120,32 @@ def resolve_bench_runs(config: dict, frameworks_dir: Path = FRAMEWORKS_DIR) -> d
             raise ConfigError(f"bench (n = {n}): {error}") from None
         runs.update({(n, framework, variant): settings for (framework, variant), settings in resolved.items()})
     return runs
+
+
+BENCH_MODES = ("deterministic", "nondeterministic")
+
+
+def resolve_bench_jobs(config: dict, frameworks_dir: Path = FRAMEWORKS_DIR) -> dict[tuple[int, str, str], dict]:
+    """{(n, mode, framework): {variant: settings}}: the benchmark's processes, one per size, mode and framework.
+
+    A process runs its framework's variants with their repeats interleaved. `bench.runs` run as configured
+    (deterministic by default); `bench.nondeterministic` runs again with `deterministic: false`, in processes
+    of their own, since determinism is set once per process. The mode is read from each run's settings.
+    """
+    bench = config.get("bench")
+    if not bench:
+        return {}
+    jobs: dict[tuple[int, str, str], dict] = {}
+    for key, forced in (("runs", {}), ("nondeterministic", {"deterministic": False})):
+        entries = {
+            framework: {variant: {**(overrides or {}), **forced} for variant, overrides in variants.items()}
+            for framework, variants in (bench.get(key) or {}).items()
+        }
+        resolved = resolve_bench_runs({**config, "bench": {**bench, "runs": entries}}, frameworks_dir)
+        for (n, framework, variant), settings in resolved.items():
+            mode = BENCH_MODES[0] if settings["deterministic"] else BENCH_MODES[1]
+            job = jobs.setdefault((n, mode, framework), {})
+            if variant in job:
+                raise ConfigError(f"bench.{key}.{framework}.{variant}: already benchmarked {mode}ally")
+            job[variant] = settings
+    return jobs

@@ -3,12 +3,17 @@
 A framework is one module in `tale_of_two.frameworks` exposing:
 
 * ``VERSION``: the framework's version string;
-* ``configure(device, threads)``: returns a `Runtime` for the device it will use;
+* ``configure(device, threads)``: returns a `Runtime` for the device it will use, deterministic; a framework
+  that can also run non-deterministically takes ``deterministic=False`` too (asked only when a run sets
+  ``deterministic: false``);
 * ``VARIANTS``: ``{name: class}``. A variant class declares ``LOSS`` ("mse" or "mae") and has
   - ``__init__(x, y, settings, runtime)``: builds the model and its optimizer;
   - ``train(epochs, callback)``: the article's ``for epoch in range(epochs):`` loop, calling
     ``callback(loss)`` after every epoch and stopping when it returns False;
-  - ``parameters()``: ``(w, b)`` as floats.
+  - ``parameters()``: ``(w, b)`` as floats;
+  - optionally, where it compiles, ``compile_stats()``: what its compiler did since the variant was built,
+    ``{"compiler": str, "graphs": int, "graph_breaks": int | None, "recompilations": int | None, ...}``
+    (None where the compiler has no such notion), recorded per repeat in the result's ``compile``.
   A variant marked ``COMPILED = True`` needs a compiler; its module then defines
   ``compiler_unavailable(error)``: True for the errors that mean "this compiler cannot run here" (no C++
   toolchain, no torch.compile in this version), which make the run ``status: unsupported``.
@@ -26,6 +31,7 @@ import contextlib
 import dataclasses
 import datetime
 import importlib
+import inspect
 import json
 import math
 import os
@@ -83,6 +89,8 @@ class Settings:
     device: str = "auto"
     device_fallback: str | None = None  # "cpu": run on the CPU, recorded as fallen back, when `device: cuda` has no GPU
     threads: int = 1
+    # False lets a framework pick faster non-deterministic kernels or compilers (TF XLA under Keras, Inductor).
+    deterministic: bool = True
     warmup_epochs: int = 5
     repeats: int = 3
 
@@ -208,12 +216,12 @@ def run(framework: str, variant: str, x: np.ndarray, y: np.ndarray, settings: Se
         raise ValueError(f"batch_size {settings.batch_size} must be between 1 and n = {len(x)}")
     variant_class = module.VARIANTS[variant]
     try:
-        runtime = module.configure(settings.device, settings.threads)
+        runtime = configure(module, framework, settings.device, settings)
         fell_back = False
     except DeviceUnavailable:
         if settings.device_fallback != "cpu":
             raise
-        runtime, fell_back = module.configure("cpu", settings.threads), True
+        runtime, fell_back = configure(module, framework, "cpu", settings), True
 
     repeats = []
     with runtime.scope():
@@ -230,6 +238,7 @@ def run(framework: str, variant: str, x: np.ndarray, y: np.ndarray, settings: Se
                 model.train(settings.epochs, clock)
                 runtime.synchronize()
                 train_s = time.perf_counter() - started
+                compile_stats = model.compile_stats() if hasattr(model, "compile_stats") else None
             except Exception as error:
                 # A compiled variant whose compiler cannot run here (no C++ toolchain) is a result to report,
                 # not a crash; any other failure, or one after training began, is a bug and fails the job.
@@ -238,7 +247,9 @@ def run(framework: str, variant: str, x: np.ndarray, y: np.ndarray, settings: Se
                     return unsupported_result(module, variant_class, runtime, fell_back, import_s, settings, error)
                 raise
             w, b = model.parameters()
-            repeats.append({"setup_s": setup_s, "train_s": train_s, "clock": clock, "w": w, "b": b})
+            repeats.append(
+                {"setup_s": setup_s, "train_s": train_s, "clock": clock, "w": w, "b": b, "compile": compile_stats}
+            )
 
     first = repeats[0]
     clock: EpochClock = first["clock"]
@@ -248,6 +259,7 @@ def run(framework: str, variant: str, x: np.ndarray, y: np.ndarray, settings: Se
         "status": "diverged" if clock.diverged else "ok",
         "diverged_at_epoch": len(clock.losses) if clock.diverged else None,
         "error": None,
+        "compile": compile_record([r["compile"] for r in repeats]),
         "fitted": {"w": finite_or_none(first["w"]), "b": finite_or_none(first["b"])},
         "loss_history": [finite_or_none(v) for v in clock.losses],
         "final_loss": finite_or_none(clock.losses[-1]) if clock.losses else None,
@@ -266,6 +278,75 @@ def run(framework: str, variant: str, x: np.ndarray, y: np.ndarray, settings: Se
             "epoch_times_s": [r["clock"].epoch_times for r in repeats],
         },
     }
+
+
+def run_interleaved(framework: str, runs: dict[str, Settings], x: np.ndarray, y: np.ndarray) -> dict[str, dict]:
+    """The repeats of several variants of one framework, interleaved in one process: A B C, A B C, ...
+
+    On a shared machine the load drifts over seconds and minutes. Back-to-back repeats charge a busy
+    minute to whichever variant ran in it; interleaved, every variant samples the same stretch of time
+    (asv's "rounds", inside one process). Each repeat is one call to `run`; a variant's repeats are then
+    merged into one result, as `run` would have written it.
+    """
+    parts: dict[str, list[dict]] = {variant: [] for variant in runs}
+    for repeat in range(max(settings.repeats for settings in runs.values())):
+        for variant, settings in runs.items():
+            if repeat < settings.repeats:
+                one = dataclasses.replace(settings, repeats=1)
+                parts[variant].append(run(framework, variant, x, y, one))
+    return {variant: merge_repeats(measured, runs[variant].warmup_epochs) for variant, measured in parts.items()}
+
+
+def merge_repeats(parts: list[dict], warmup_epochs: int) -> dict:
+    """Results of the same run, one or more repeats each, as one result holding all their repeats."""
+    first = parts[0]
+    if len(parts) == 1:
+        return first
+    if any(part["status"] == "unsupported" for part in parts):
+        return next(part for part in parts if part["status"] == "unsupported")
+    timings = [part["timings"] for part in parts]
+    epoch_times = [times for t in timings for times in t["epoch_times_s"]]
+    steady = [seconds for times in epoch_times for seconds in times[warmup_epochs:]]
+    memory = [t["memory_pass_s"]["median"] for t in timings if t["memory_pass_s"]["median"] is not None]
+    overhead = [t["harness_overhead_s"] for t in timings if t["harness_overhead_s"] is not None]
+    compiled = [part.get("compile") for part in parts]
+    return {
+        **first,
+        "repeats_identical": all(
+            part["repeats_identical"]
+            and part["loss_history"] == first["loss_history"]
+            and part["fitted"] == first["fitted"]
+            for part in parts
+        ),
+        "compile": None
+        if compiled[0] is None
+        else {"compiler": compiled[0]["compiler"], "repeats": [r for c in compiled for r in c["repeats"]]},
+        "timings": {
+            **first["timings"],  # import, setup and first epoch: the first repeat's, as `run` reports them
+            "train_s": spread([t["train_s"]["median"] for t in timings]),  # exact where each part is one repeat
+            "epoch_s": spread(steady),
+            "harness_overhead_s": float(np.median(overhead)) if overhead else None,
+            "memory_pass_s": spread(memory),
+            "repeats": len(epoch_times),
+            "epoch_times_s": epoch_times,
+        },
+    }
+
+
+def configure(module, framework: str, device: str, settings: Settings) -> Runtime:
+    """The framework's runtime; ``deterministic=False`` is passed only when asked, to frameworks that take it."""
+    if settings.deterministic:
+        return module.configure(device, settings.threads)
+    if "deterministic" not in inspect.signature(module.configure).parameters:
+        raise ValueError(f"deterministic: false: framework {framework!r} has no non-deterministic mode")
+    return module.configure(device, settings.threads, deterministic=False)
+
+
+def compile_record(per_repeat: list[dict | None]) -> dict | None:
+    """What the compiler did in each repeat (None for a variant that does not compile)."""
+    if per_repeat[0] is None:
+        return None
+    return {"compiler": per_repeat[0]["compiler"], "repeats": per_repeat}
 
 
 def run_identity(module, variant_class, runtime, fell_back: bool) -> dict:
@@ -287,6 +368,7 @@ def unsupported_result(module, variant_class, runtime, fell_back, import_s, sett
         "status": "unsupported",
         "diverged_at_epoch": None,
         "error": message[:2000],
+        "compile": None,
         "fitted": {"w": None, "b": None},
         "loss_history": [],
         "final_loss": None,
@@ -351,6 +433,8 @@ def environment() -> dict:
         "platform": platform.platform(),
         "machine": platform.machine(),
         "cpu_count": os.cpu_count(),
+        # How busy the machine was as the run started (1, 5, 15 min): timings on a loaded machine say so.
+        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "container": {
             "apptainer": in_container,
             "image": os.environ.get("APPTAINER_CONTAINER") or os.environ.get("SINGULARITY_CONTAINER"),
@@ -369,10 +453,28 @@ def settings_from_dict(values: dict) -> Settings:
 
 def train(framework: str, variant: str, dataset_path: str, metadata_path: str, settings: Settings) -> dict:
     """One run, start to finish: the dataset checked against its metadata, the fit, the result document."""
+    metadata, arrays = load_checked(dataset_path, metadata_path)
+    measured = run(framework, variant, arrays["x"], arrays["y"], settings)
+    return document(framework, variant, measured, settings, dataset_path, metadata, arrays)
+
+
+def train_interleaved(framework: str, runs: dict[str, Settings], dataset_path: str, metadata_path: str) -> list[dict]:
+    """Several variants of one framework on one dataset, their repeats interleaved (see `run_interleaved`)."""
+    metadata, arrays = load_checked(dataset_path, metadata_path)
+    measured = run_interleaved(framework, runs, arrays["x"], arrays["y"])
+    return [
+        document(framework, variant, measured[variant], settings, dataset_path, metadata, arrays)
+        for variant, settings in runs.items()
+    ]
+
+
+def load_checked(dataset_path: str, metadata_path: str) -> tuple[dict, dict]:
     with open(metadata_path) as handle:
         metadata = json.load(handle)
-    arrays = data.load(dataset_path, expected_sha256=metadata["sha256"])
-    measured = run(framework, variant, arrays["x"], arrays["y"], settings)
+    return metadata, data.load(dataset_path, expected_sha256=metadata["sha256"])
+
+
+def document(framework, variant, measured: dict, settings: Settings, dataset_path, metadata, arrays) -> dict:
     return {
         "schema_version": RESULT_SCHEMA_VERSION,
         "framework": framework,

@@ -36,6 +36,7 @@ COLUMNS = [
     "epoch_time_s",
     "epoch_time_q1_s",
     "epoch_time_q3_s",
+    "cv_between_repeats",
     "first_epoch_s",
     "harness_overhead_s",
     "memory_pass_s",
@@ -49,6 +50,11 @@ COLUMNS = [
     "device_fell_back",
     "device_name",
     "threads",
+    "deterministic",
+    "compiler",
+    "graphs",
+    "graph_breaks",
+    "recompilations",
     "diverged_at_epoch",
     "error",
 ]
@@ -60,6 +66,27 @@ EXACT = "exact"
 def trained_rows(table: pd.DataFrame) -> pd.DataFrame:
     """The summary's rows of training runs, without the exact lines."""
     return table[table["framework"] != EXACT]
+
+
+def cv_between_repeats(timings: dict) -> float:
+    """Repeat-to-repeat stability: the spread (std) of each repeat's median steady epoch over their mean."""
+    per_repeat = [np.median(t[timings["warmup_epochs"] :]) for t in timings["epoch_times_s"] if t]
+    return float(np.std(per_repeat) / np.mean(per_repeat)) if len(per_repeat) > 1 else np.nan
+
+
+def compile_counts(result: dict) -> dict:
+    """The compiler, and its graphs, graph breaks and recompilations summed over the repeats (NaN where the run
+    does not compile, or where the compiler has no such notion)."""
+    compiled = result.get("compile")
+    if not compiled:
+        return {"compiler": "", "graphs": np.nan, "graph_breaks": np.nan, "recompilations": np.nan}
+
+    def total(key):
+        values = [repeat[key] for repeat in compiled["repeats"]]
+        return np.nan if any(value is None for value in values) else sum(values)
+
+    counts = {key: total(key) for key in ("graphs", "graph_breaks", "recompilations")}
+    return {"compiler": compiled["compiler"], **counts}
 
 
 def number(spec: str, scale: float = 1.0):
@@ -140,6 +167,7 @@ def run_row(result: dict, metadata: dict, x: np.ndarray, y: np.ndarray) -> dict:
         "epoch_time_s": timings["epoch_s"]["median"],
         "epoch_time_q1_s": timings["epoch_s"]["q1"],
         "epoch_time_q3_s": timings["epoch_s"]["q3"],
+        "cv_between_repeats": cv_between_repeats(timings),
         "first_epoch_s": timings["first_epoch_s"],
         "harness_overhead_s": timings["harness_overhead_s"],
         "memory_pass_s": timings["memory_pass_s"]["median"],
@@ -152,6 +180,8 @@ def run_row(result: dict, metadata: dict, x: np.ndarray, y: np.ndarray) -> dict:
         "device_fell_back": result["device_fell_back"],
         "device_name": result["device_name"],
         "threads": result["threads"],
+        "deterministic": settings.get("deterministic", True),
+        **compile_counts(result),
         "diverged_at_epoch": result["diverged_at_epoch"],
         "error": result["error"],
     }
@@ -231,6 +261,11 @@ def to_markdown(table: pd.DataFrame, metadata: dict) -> str:
                     table["epoch_time_s"], table["epoch_time_q1_s"], table["epoch_time_q3_s"], strict=True
                 )
             ],
+            "CV": table["cv_between_repeats"].map(number(".1%")),
+            "graphs / breaks / recompiles": [
+                "" if pd.isna(g) else "/".join("-" if pd.isna(v) else f"{v:.0f}" for v in (g, b, r))
+                for g, b, r in zip(table["graphs"], table["graph_breaks"], table["recompilations"], strict=True)
+            ],
             "training, s": table["train_time_s"].map(number(".3f")),
             "version": table["framework_version"].fillna(""),
             "device": table["device"].fillna(""),
@@ -240,7 +275,9 @@ def to_markdown(table: pd.DataFrame, metadata: dict) -> str:
     header = (
         f"# Summary\n\n{metadata['n']} points, y = {spec['w_true']} x + {spec['b_true']} + N(0, {spec['noise_std']}), "
         f"dataset sha256 `{metadata['sha256'][:12]}`. Errors are distances to the OLS line; "
-        "MAE runs converge to the LAD line instead (row `exact/lad`).\n\n"
+        "MAE runs converge to the LAD line instead (row `exact/lad`). CV: the spread of the repeats' median "
+        "epochs over their mean. Graphs / breaks / recompiles: what a compiling run's compiler did, over all "
+        "repeats (- where the compiler has no such notion).\n\n"
         f"{initial_values_note(table)}\n\n"
     )
     return header + shown.to_markdown(index=False) + "\n"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import collections
+
 import jax
 import jax.numpy as jnp
 import optax
@@ -11,6 +13,36 @@ from tale_of_two.frameworks._xla_cpu import configure_jax as configure  # noqa: 
 from tale_of_two.harness import MiniBatches, Runtime, Settings
 
 VERSION = jax.__version__
+
+# XLA compilations in this process, by function ("jit(sgd_step)"): counted from JAX's public monitoring events.
+XLA_COMPILES: collections.Counter = collections.Counter()
+
+
+def count_compile(event: str, duration: float, **kwargs) -> None:
+    if event == "/jax/core/compile/backend_compile_duration":
+        XLA_COMPILES[kwargs.get("fun_name", "")] += 1
+
+
+jax.monitoring.register_event_duration_secs_listener(count_compile)
+
+
+class JitStep:
+    """Where `jax.jit` compiles: the XLA compilations of the variant's step since the variant was built."""
+
+    STEP = ""  # the step's name in JAX's events
+
+    def count_compiles(self) -> None:
+        self.compiles_at_start = XLA_COMPILES[self.STEP]
+
+    def compile_stats(self) -> dict:
+        before, after = self.compiles_at_start, XLA_COMPILES[self.STEP]
+        return {
+            "compiler": f"{self.STEP}: XLA",
+            "graphs": after - before,
+            "graph_breaks": None,  # none to have: jit traces the whole function or fails
+            # Every compilation after the step's first in this process: a new shape, dtype or placement of an input.
+            "recompilations": after - max(before, 1) if after else 0,
+        }
 
 
 def batches(x, y, settings: Settings, device: jax.Device) -> MiniBatches:
@@ -35,8 +67,9 @@ def sgd_step(params: dict[str, jax.Array], x: jax.Array, y: jax.Array, lr: jax.A
     return jax.tree.map(lambda param, grad: param - lr * grad, params, grads), loss  # api: update: new arrays
 
 
-class Scratch:
+class Scratch(JitStep):
     LOSS = "mse"
+    STEP = "jit(sgd_step)"
     # api: zero_grad: not needed: gradients are return values, nothing accumulates
     # api: optimizer: none: naive gradient descent
 
@@ -52,6 +85,7 @@ class Scratch:
         self.params = {"w": w0, "b": b0}  # api: parameters
         self.lr = jnp.asarray(settings.lr, jnp.float32)
         jax.block_until_ready((self.batches.pairs, self.params, self.lr))
+        self.count_compiles()
 
     def parameters(self) -> tuple[float, float]:
         return float(self.params["w"]), float(self.params["b"])  # api: read
@@ -79,8 +113,9 @@ def train_step(model: nnx.Linear, optimizer: nnx.Optimizer, x: jax.Array, y: jax
     return loss
 
 
-class Layers:
+class Layers(JitStep):
     LOSS = "mse"
+    STEP = "jit(train_step)"
     # api: model: `nnx.Linear` itself: NNX modules hold their parameters, like torch's
     # api: forward: `model(x)`
     # api: zero_grad: not needed: gradients are return values, nothing accumulates
@@ -97,6 +132,7 @@ class Layers:
         # nnx.jit walks the model and optimizer graphs on every call; cached_partial walks them once.
         self.step = nnx.cached_partial(train_step, self.model, self.optimizer)
         jax.block_until_ready((self.batches.pairs, nnx.state(self.model)))
+        self.count_compiles()
 
     def parameters(self) -> tuple[float, float]:
         return float(self.model.kernel.value[0, 0]), float(self.model.bias.value[0])  # api: read

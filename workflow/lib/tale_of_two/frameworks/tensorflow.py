@@ -14,10 +14,12 @@ keras = tf.keras
 VERSION = tf.__version__
 
 
-def configure(device: str, threads: int) -> Runtime:
+def configure(device: str, threads: int, deterministic: bool = True) -> Runtime:
     notes = []
     threads = size_thread_pools(threads, notes)
-    if hasattr(tf.config.experimental, "enable_op_determinism"):
+    if not deterministic:  # op determinism is off unless enabled. Keras 3 then compiles `fit` with XLA
+        notes.append("op determinism off: Keras 3 `fit` may compile its step with XLA (jit_compile='auto')")
+    elif hasattr(tf.config.experimental, "enable_op_determinism"):
         tf.config.experimental.enable_op_determinism()
     else:  # TensorFlow < 2.8, the article's 2020 era: the environment variable it read instead
         os.environ["TF_DETERMINISTIC_OPS"] = "1"
@@ -145,25 +147,54 @@ class Layers:
 # `Fit` is written once in _keras_fit.py: this module and every keras_* backend run that code.
 
 
-# --- graph: the same step, traced once into a TensorFlow graph by tf.function (not XLA-compiled) -------------
-# (Keras fit already runs its step as a tf.function.)
+# --- graph and xla: the same step, traced once into a TensorFlow graph by tf.function -------------------------
+# *_graph run that graph on TensorFlow's executor, op by op; *_xla also compile it with XLA (jit_compile=True),
+# which fuses the ops into a few kernels. (Keras fit already runs its step as a tf.function.)
 
 
-class ScratchGraph(Scratch):
+class TracedStep:
+    """What the graph and xla variants share: the step under tf.function, and how often it was traced."""
+
     COMPILED = True
+    JIT_COMPILE = False
 
+    def trace(self, step):
+        # jit_compile only where asked: TensorFlow < 2.5 calls it experimental_compile.
+        options = {"jit_compile": True} if self.JIT_COMPILE else {}
+        self.step = tf.function(step, **options)  # api: training: `tf.function`
+        return self.step
+
+    def compile_stats(self) -> dict | None:
+        if not hasattr(self.step, "experimental_get_tracing_count"):  # TensorFlow < 2.4 does not count its traces
+            return None
+        traces = self.step.experimental_get_tracing_count()
+        return {
+            "compiler": "tf.function(jit_compile=True): XLA" if self.JIT_COMPILE else "tf.function: graph executor",
+            "graphs": traces,
+            "graph_breaks": None,  # none to have: Python runs once, while tracing; what it calls is in the graph
+            "recompilations": max(traces - 1, 0),
+        }
+
+
+class ScratchGraph(TracedStep, Scratch):
     def __init__(self, *args):
         super().__init__(*args)
-        self.gradient_descent_step = tf.function(self.gradient_descent_step)  # api: training
+        self.gradient_descent_step = self.trace(self.gradient_descent_step)
 
 
-class LayersGraph(Layers):
-    COMPILED = True
-
+class LayersGraph(TracedStep, Layers):
     def __init__(self, *args):
         super().__init__(*args)
         self.optimizer.build(self.model.trainable_variables)  # its variables must exist before tracing
-        self.optimizer_step = tf.function(self.optimizer_step)  # api: training
+        self.optimizer_step = self.trace(self.optimizer_step)
+
+
+class ScratchXla(ScratchGraph):
+    JIT_COMPILE = True  # api: training: `tf.function(jit_compile=True)`
+
+
+class LayersXla(LayersGraph):
+    JIT_COMPILE = True  # api: training: `tf.function(jit_compile=True)`
 
 
 VARIANTS = {
@@ -172,4 +203,6 @@ VARIANTS = {
     "fit": Fit,
     "scratch_graph": ScratchGraph,
     "layers_graph": LayersGraph,
+    "scratch_xla": ScratchXla,
+    "layers_xla": LayersXla,
 }

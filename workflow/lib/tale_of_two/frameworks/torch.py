@@ -10,7 +10,7 @@ from tale_of_two.harness import DeviceUnavailable, MiniBatches, Runtime, Setting
 VERSION = torch.__version__
 
 
-def configure(device: str, threads: int) -> Runtime:
+def configure(device: str, threads: int, deterministic: bool = True) -> Runtime:
     if device == "cuda" and not torch.cuda.is_available():
         raise DeviceUnavailable(
             "device 'cuda' requested but torch sees no CUDA GPU (torch.cuda.is_available() is False)"
@@ -18,10 +18,10 @@ def configure(device: str, threads: int) -> Runtime:
     torch.set_num_threads(threads)
     notes = []
     if hasattr(torch, "use_deterministic_algorithms"):
-        torch.use_deterministic_algorithms(True)
+        torch.use_deterministic_algorithms(deterministic)
     else:  # torch < 1.8, the article's 2020 era
-        torch.set_deterministic(True)
-        notes.append("torch < 1.8 has no torch.use_deterministic_algorithms: used torch.set_deterministic(True)")
+        torch.set_deterministic(deterministic)
+        notes.append(f"torch < 1.8: no use_deterministic_algorithms, used torch.set_deterministic({deterministic})")
     if device == "cuda" or (device == "auto" and torch.cuda.is_available()):
         name, synchronize = torch.cuda.get_device_name(0), torch.cuda.synchronize
         return Runtime(
@@ -141,23 +141,85 @@ class Layers:
                 break
 
 
-# --- compiled: the same step, compiled by torch.compile (TorchInductor; needs a C++ compiler on CPU) ---
+# --- compiled: the whole step (forward, gradients, update) as one graph, by torch.compile(fullgraph=True) -----
+# The eager steps above cannot compile whole: Dynamo does not trace `loss.backward()` (autograd's engine runs
+# outside the graph: a graph break), and torch 2.13's `optimizer.step()` breaks the graph on purpose. Here
+# torch.func returns the gradients as values, which Dynamo traces, and the update is SGD's rule written out.
+# fullgraph=True makes any graph break an error, never a silent fallback to eager. TorchInductor generates
+# C++ on the CPU: it needs a C++ compiler.
 
 
-class ScratchCompiled(Scratch):
+class CompiledStep:
+    """What the compiled variants share: one step compiled whole, and what Dynamo did since the variant was built."""
+
     COMPILED = True
+    # api: zero_grad: not needed: gradients are return values, nothing accumulates
 
-    def __init__(self, *args):
-        super().__init__(*args)
-        self.gradient_descent_step = torch.compile(self.gradient_descent_step)  # api: training
+    @staticmethod
+    def sgd_step(model: nn.Module, loss_fn, lr: float, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        params = {name: param.detach() for name, param in model.named_parameters()}
+
+        def loss_of(params):
+            return loss_fn(torch.func.functional_call(model, params, (x,)), y)
+
+        grads, loss = torch.func.grad_and_value(loss_of)(params)  # api: gradients: `torch.func`, as return values
+        with torch.no_grad():
+            for name, param in model.named_parameters():
+                param -= lr * grads[name]  # api: update: SGD's rule, inside the graph
+        return loss
+
+    def compile_step(self, loss_fn, lr: float, runtime: Runtime) -> None:
+        self.step = torch.compile(CompiledStep.sgd_step, fullgraph=True)  # api: training: step compiled whole
+        # Inductor compiles in a pool of worker processes, one per CPU by default; held to the run's threads
+        # (on 2 cores the pool's start-up cost more than it saved: measured 12.3 s against 6.7 s with 1).
+        torch._inductor.config.compile_threads = runtime.threads
+        self.loss_fn, self.lr = loss_fn, lr
+        self.metrics_at_start = dynamo_metrics()
+
+    def compiled_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.step(self.model, self.loss_fn, self.lr, x, y)
+
+    def compile_stats(self) -> dict:
+        graphs, breaks, compiles = dynamo_metrics()
+        new = [m for m in compiles if not any(m is old for old in self.metrics_at_start[2])]
+        return {
+            "compiler": "torch.compile(fullgraph=True): Dynamo, AOTAutograd, Inductor",
+            "graphs": graphs - self.metrics_at_start[0],
+            "graph_breaks": breaks - self.metrics_at_start[1],
+            "recompilations": sum(1 for m in new if m.recompile_reason is not None),
+            "recompile_reasons": [m.recompile_reason for m in new if m.recompile_reason is not None],
+            "compile_s": sum(m.entire_frame_compile_time_s or 0.0 for m in new),
+            "compile_threads": torch._inductor.config.compile_threads,
+            # Inductor reads torch's global switch as it lowers; its own `deterministic` config is another switch.
+            "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
+            "inductor_config_deterministic": bool(torch._inductor.config.deterministic),
+        }
 
 
-class LayersCompiled(Layers):
-    COMPILED = True
+def dynamo_metrics() -> tuple[int, int, list]:
+    """(graphs compiled, graph breaks, one record per frame compiled) since the process started.
 
-    def __init__(self, *args):
-        super().__init__(*args)
-        self.optimizer_step = torch.compile(self.optimizer_step)  # api: training
+    Private on purpose: torch 2.13 has no public count of graphs, graph breaks and recompilations; these
+    are the records that `torch._dynamo.explain` and TORCH_LOGS report from.
+    """
+    from torch._dynamo.utils import counters, get_compilation_metrics
+
+    return counters["stats"]["unique_graphs"], sum(counters["graph_break"].values()), get_compilation_metrics()
+
+
+class ScratchCompiled(CompiledStep, Scratch):
+    def __init__(self, x, y, settings: Settings, runtime: Runtime):
+        super().__init__(x, y, settings, runtime)
+        self.compile_step(squared_error, self.lr, runtime)
+        self.gradient_descent_step = self.compiled_step
+
+
+class LayersCompiled(CompiledStep, Layers):
+    # api: optimizer: none: SGD's update written out in the compiled step
+    def __init__(self, x, y, settings: Settings, runtime: Runtime):
+        super().__init__(x, y, settings, runtime)
+        self.compile_step(self.loss_fn, settings.lr, runtime)
+        self.optimizer_step = self.compiled_step
 
 
 VARIANTS = {

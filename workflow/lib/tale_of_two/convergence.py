@@ -1,0 +1,106 @@
+"""Time to solution, as benchopt draws it: suboptimality of each run's loss against its training wall time.
+
+From what every result already records: the loss after each epoch (`loss_history`) and each epoch's
+wall time (`epoch_times_s`, first repeat; its first epoch holds any tracing or compiling). The optimum is
+that loss's own: the OLS line's MSE for MSE runs, the LAD line's MAE for MAE runs, in float64.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from tale_of_two import plots
+from tale_of_two.summary import OPTIMUM_OF_LOSS, line_errors
+
+THRESHOLDS = (1e-2, 1e-4, 1e-6)
+
+
+def optimum_loss(loss_name: str, metadata: dict, x: np.ndarray, y: np.ndarray) -> float:
+    line = metadata[OPTIMUM_OF_LOSS[loss_name]]
+    return line_errors(line["w"], line["b"], x, y)[loss_name]
+
+
+def trajectory(result: dict, metadata: dict, x: np.ndarray, y: np.ndarray) -> pd.DataFrame:
+    """Per epoch: cumulative training wall time, loss, and relative suboptimality (loss - optimum) / optimum."""
+    losses = np.array([np.nan if v is None else v for v in result["loss_history"]], dtype=float)
+    times = np.cumsum(result["timings"]["epoch_times_s"][0])[: len(losses)]
+    optimum = optimum_loss(result["loss_name"], metadata, x, y)
+    return pd.DataFrame(
+        {
+            "epoch": np.arange(1, len(times) + 1),
+            "time_s": times,
+            "loss": losses[: len(times)],
+            "relative_suboptimality": (losses[: len(times)] - optimum) / optimum,
+        }
+    )
+
+
+def time_to_solution(results: list[dict], metadata: dict, x: np.ndarray, y: np.ndarray) -> pd.DataFrame:
+    """Per run and threshold: the first epoch at or below that relative suboptimality, and the time it took."""
+    rows = []
+    for result in results:
+        if result["status"] == "unsupported" or not result["loss_history"]:
+            continue
+        path = trajectory(result, metadata, x, y)
+        row = {
+            "run": plots.label(result),
+            "loss": result["loss_name"],
+            "epochs": len(path),
+            "total_s": float(path["time_s"].iloc[-1]),
+            "best": float(path["relative_suboptimality"].min()),
+        }
+        for threshold in THRESHOLDS:
+            reached = path[path["relative_suboptimality"] <= threshold]
+            row[f"epoch@{threshold:g}"] = int(reached["epoch"].iloc[0]) if len(reached) else None
+            row[f"s@{threshold:g}"] = float(reached["time_s"].iloc[0]) if len(reached) else None
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def to_markdown(table: pd.DataFrame, epochs_note: str) -> str:
+    shown = pd.DataFrame({"run": table["run"], "loss": table["loss"]})
+    for threshold in THRESHOLDS:
+        shown[f"to {threshold:g}"] = [
+            "not reached" if pd.isna(epoch) else f"{seconds:.3g} s (epoch {epoch:.0f})"
+            for epoch, seconds in zip(table[f"epoch@{threshold:g}"], table[f"s@{threshold:g}"], strict=True)
+        ]
+    shown["best reached"] = table["best"].map(lambda v: f"{v:.1e}")
+    shown["epochs, total s"] = [f"{e}, {s:.3g}" for e, s in zip(table["epochs"], table["total_s"], strict=True)]
+    return (
+        "# Time to solution\n\n"
+        "Training wall time each run needs to bring its loss within a relative suboptimality of "
+        f"{', '.join(f'{t:g}' for t in THRESHOLDS)} of the optimum of that loss ((loss - optimum) / optimum; the "
+        "OLS line's MSE for MSE runs, the LAD line's MAE for MAE runs, in float64). Time counts from the start of "
+        "training, first epoch included (where tracing and compiling land), first repeat; the loss is the one the "
+        f"run recorded after each epoch, in float32. {epochs_note}\n\n"
+        + shown.to_markdown(index=False, disable_numparse=True)
+        + "\n"
+    )
+
+
+def plot_suboptimality(results: list[dict], metadata: dict, x: np.ndarray, y: np.ndarray, path) -> None:
+    """Log-log: loss minus its optimum against cumulative training time, one line per run."""
+    styles = plots.run_styles(results)
+    fig, ax = plots.plt.subplots(figsize=plots.FIGSIZE, dpi=plots.DPI, constrained_layout=True)
+    for result in results:
+        if result["status"] == "unsupported" or not result["loss_history"]:
+            continue
+        points = trajectory(result, metadata, x, y)
+        optimum = optimum_loss(result["loss_name"], metadata, x, y)
+        gap = points["relative_suboptimality"] * optimum
+        shown = gap > 0  # at or below the optimum (float32 rounding) has no place on a log axis
+        style = styles[(result["framework"], result["variant"])]
+        ax.plot(points["time_s"][shown], gap[shown], label=f"{plots.label(result)} ({result['loss_name']})", **style)
+    for threshold in THRESHOLDS:
+        ax.axhline(threshold * optimum_loss("mse", metadata, x, y), color="0.7", lw=0.8, ls=":")
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="cumulative training wall time, s (first repeat, compile included)",
+        ylabel="loss - optimum of that loss",
+        title="Time to solution; dotted: relative suboptimality 1e-2, 1e-4, 1e-6 of the OLS MSE",
+    )
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    plots.save(fig, path)

@@ -1,0 +1,252 @@
+"""Where an epoch's time goes: a variant run for a few epochs under cProfile (and torch.profiler for torch).
+
+cProfile sees every Python function and every call into native code (a "built-in method"), with who
+called whom. Each function's own time (not counting what it calls) is put in one group:
+
+* harness: our timing and bookkeeping (`tale_of_two/harness.py`), and anything it calls;
+* data pipeline: tf.data and Keras's data adapters and epoch iterators, and anything they call;
+* variant code: the article's lines (`tale_of_two/frameworks/`);
+* framework Python/dispatch: the framework's own Python (and the standard library it calls): dispatch,
+  tracing checks, bookkeeping;
+* kernels (native): calls into C/C++, the kernels plus the C++ dispatch in front of them (cProfile cannot
+  split the two; torch.profiler's table, where there is one, shows each op's time).
+
+A native call or framework function inherits harness or data pipeline from its nearest caller in those
+groups (time split by callers in proportion to the time each call path took).
+
+numpy, the framework and the standard library only: this runs in the same processes as training.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import dataclasses
+import gc
+import os
+import pstats
+import re
+import time
+
+import numpy as np
+
+from tale_of_two import harness
+
+GROUPS = ("variant code", "framework Python/dispatch", "kernels (native)", "data pipeline", "harness", "other")
+CONTEXT_GROUPS = ("harness", "data pipeline")  # groups a callee inherits from its caller
+DATA_PIPELINE = re.compile(r"tensorflow/python/data/|keras/src/trainers/(data_adapters|epoch_iterator)")
+FRAMEWORK_PACKAGES = re.compile(r"site-packages/|dist-packages/|/lib/python3\.\d+/")
+
+
+def own_group(function: tuple[str, int, str]) -> str:
+    """The group a function's own code belongs to, from where it is defined."""
+    path, _, name = function
+    path = path.replace(os.sep, "/")
+    if path.endswith("tale_of_two/harness.py"):
+        return "harness"
+    if "tale_of_two/frameworks/" in path:
+        return "variant code"
+    if DATA_PIPELINE.search(path):
+        return "data pipeline"
+    if path == "~":  # cProfile's name for native code: "<built-in method ...>", "<method 'item' of ...>"
+        return "kernels (native)"
+    if FRAMEWORK_PACKAGES.search(path):
+        return "framework Python/dispatch"
+    return "other"
+
+
+def grouped(stats: pstats.Stats, sweeps: int = 100) -> dict[tuple, dict[str, float]]:
+    """{function: {group: seconds of its own time}}: its own group, or the context its callers pass down.
+
+    A function's context is the mix of its callers' contexts, weighted by the time each call path took;
+    harness and data pipeline functions set their own. Solved by sweeping until nothing changes (the call
+    graph's depth; recursion converges too).
+    """
+    table = stats.stats  # {function: (primitive calls, calls, own time, cumulative time, {caller: timing})}
+    fixed = {f: {own_group(f): 1.0} for f in table if own_group(f) in CONTEXT_GROUPS}
+    contexts: dict[tuple, dict] = {f: fixed.get(f, {None: 1.0}) for f in table}
+    for _ in range(sweeps):
+        changed = False
+        for function, (_, _, _, _, callers) in table.items():
+            if function in fixed:
+                continue
+            weights = {caller: timing[3] for caller, timing in callers.items() if caller in contexts}
+            total = sum(weights.values())
+            if total <= 0:
+                continue
+            mixed: dict = {}
+            for caller, weight in weights.items():
+                for key, share in contexts[caller].items():
+                    mixed[key] = mixed.get(key, 0.0) + share * weight / total
+            if any(
+                abs(mixed.get(k, 0.0) - contexts[function].get(k, 0.0)) > 1e-9 for k in {*mixed, *contexts[function]}
+            ):
+                contexts[function], changed = mixed, True
+        if not changed:
+            break
+    out = {}
+    for function, (_, _, own, _, _) in table.items():
+        base, shares = own_group(function), {}
+        for key, share in contexts[function].items():
+            group = key if key in CONTEXT_GROUPS else base
+            shares[group] = shares.get(group, 0.0) + share * own
+        out[function] = shares
+    return out
+
+
+def describe(function: tuple[str, int, str]) -> str:
+    path, line, name = function
+    if path == "~":
+        return name
+    parts = path.replace(os.sep, "/").split("/")
+    for anchor in ("site-packages", "dist-packages", "lib"):
+        if anchor in parts:
+            parts = parts[parts.index(anchor) + 1 :]
+            break
+    return f"{'/'.join(parts[-3:])}:{line} {name}"
+
+
+@dataclasses.dataclass
+class Profile:
+    framework: str
+    variant: str
+    n: int
+    epochs: int
+    warmup_epochs: int
+    epoch_s: list[float]  # epochs timed without a profiler
+    profiled_epoch_s: list[float]  # the same number of epochs under cProfile
+    groups: dict[str, float]  # seconds per epoch, under cProfile
+    top_own: list[tuple[str, str, float, float]]  # (function, group, own s per epoch, calls per epoch)
+    top_cumulative: list[tuple[str, float, float]]  # (function, cumulative s per epoch, calls per epoch)
+    torch_ops: list[tuple[str, float, float]]  # (op, self CPU s per epoch, calls per epoch), torch only
+    gc_s: float  # garbage collection per profiled epoch (inside the groups: charged to whatever was running)
+    load_average: list[float] | None
+    version: str
+
+
+def profile(framework: str, variant: str, x: np.ndarray, y: np.ndarray, settings: harness.Settings, epochs: int):
+    """Warm up, time `epochs` epochs plainly, then the same under cProfile (and torch.profiler for torch)."""
+    module, _ = harness.load_framework(framework)
+    runtime = harness.configure(module, framework, settings.device, settings)
+    with runtime.scope():
+        runtime.seed(settings.seed)
+        model = module.VARIANTS[variant](x, y, settings, runtime)
+        model.train(settings.warmup_epochs, harness.EpochClock(runtime.sync))  # tracing and compiling: not profiled
+        plain = harness.EpochClock(runtime.sync)
+        plain.start()
+        model.train(epochs, plain)
+        profiler, profiled, collections = cProfile.Profile(), harness.EpochClock(runtime.sync), GcClock()
+        gc.callbacks.append(collections)
+        profiled.start()
+        profiler.enable()
+        model.train(epochs, profiled)
+        profiler.disable()
+        gc.callbacks.remove(collections)
+        torch_ops = profile_torch_ops(model, epochs, runtime) if framework == "torch" else []
+    stats = pstats.Stats(profiler)
+    by_function = grouped(stats)
+    groups = {group: 0.0 for group in GROUPS}
+    for shares in by_function.values():
+        for group, seconds in shares.items():
+            groups[group] += seconds / epochs
+    own = sorted(stats.stats.items(), key=lambda item: item[1][2], reverse=True)[:15]
+    cumulative = sorted(stats.stats.items(), key=lambda item: item[1][3], reverse=True)[:15]
+    return Profile(
+        framework=framework,
+        variant=variant,
+        n=len(x),
+        epochs=epochs,
+        warmup_epochs=settings.warmup_epochs,
+        epoch_s=plain.epoch_times,
+        profiled_epoch_s=profiled.epoch_times,
+        groups=groups,
+        top_own=[
+            (describe(f), max(by_function[f], key=by_function[f].get), t[2] / epochs, t[1] / epochs) for f, t in own
+        ],
+        top_cumulative=[(describe(f), t[3] / epochs, t[1] / epochs) for f, t in cumulative],
+        torch_ops=torch_ops,
+        gc_s=collections.seconds / epochs,
+        load_average=list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        version=module.VERSION,
+    )
+
+
+class GcClock:
+    """A `gc.callbacks` entry: the time Python's garbage collector runs (cProfile charges it to whatever ran)."""
+
+    def __init__(self):
+        self.seconds, self.started = 0.0, None
+
+    def __call__(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self.started = time.perf_counter()
+        elif self.started is not None:
+            self.seconds += time.perf_counter() - self.started
+
+
+def profile_torch_ops(model, epochs: int, runtime) -> list[tuple[str, float, float]]:
+    """torch.profiler's view of the same epochs: time inside each aten op (its kernel and the dispatch below it)."""
+    import torch
+
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+        model.train(epochs, harness.EpochClock(runtime.sync))
+    ops = sorted(prof.key_averages(), key=lambda event: event.self_cpu_time_total, reverse=True)[:12]
+    return [(op.key, op.self_cpu_time_total / 1e6 / epochs, op.count / epochs) for op in ops]
+
+
+def to_markdown(result: Profile) -> str:
+    plain, profiled = float(np.median(result.epoch_s)), float(np.mean(result.profiled_epoch_s))
+    total = sum(result.groups.values())
+    load = (
+        f" Load average (1, 5, 15 min) at the start: {', '.join(f'{v:.1f}' for v in result.load_average)} "
+        "(a shared machine: other work ran beside this profile)."
+        if result.load_average
+        else ""
+    )
+    lines = [
+        f"# Profile: {result.framework}/{result.variant}\n",
+        f"{result.framework} {result.version}, n = {result.n}, {result.epochs} epochs profiled after "
+        f"{result.warmup_epochs} warm-up epochs (tracing and compiling happen there, not here).{load}\n",
+        f"Epoch time without a profiler: **{1e3 * plain:.3f} ms** (median of {len(result.epoch_s)}; mean "
+        f"{1e3 * np.mean(result.epoch_s):.3f} ms); under cProfile: mean {1e3 * profiled:.3f} ms, which the groups "
+        "below add up to. cProfile adds a fixed cost to every Python call it records, so Python-heavy groups are "
+        "inflated against native ones; the shares are of the profiled time.\n",
+        "## Where one epoch's time goes\n",
+        "| group | ms per epoch (profiled) | share |\n|---|---|---|",
+    ]
+    for group in GROUPS:
+        seconds = result.groups[group]
+        lines.append(f"| {group} | {1e3 * seconds:.3f} | {seconds / total:.0%} |")
+    lines.append(
+        "\nGroups: harness = our per-epoch bookkeeping and what it calls; data pipeline = tf.data and Keras's data "
+        "adapters and iterators, and what they call; variant code = the article's lines; framework Python/dispatch = "
+        "the framework's Python (and the standard library under it); kernels (native) = calls into C/C++ (kernels "
+        "and their C++ dispatch); other = Python outside these. Two blind spots of cProfile: a tensor operator "
+        "(`w * x + b`, `param -= ...`) and a compiled callable (a `jax.jit` function) are not calls it records, so "
+        "their time counts in the line that uses them (variant code); and where dispatch is asynchronous (JAX), "
+        "the device's work shows where the harness reads the loss back.\n"
+    )
+    lines.append(
+        f"Python's garbage collector ran {1e3 * result.gc_s:.3f} ms per profiled epoch ({result.gc_s / total:.0%}); "
+        "cProfile charges that time to whichever function was running, so it sits inside the groups above.\n"
+    )
+    lines.append("## Top functions by cumulative time (per epoch)\n")
+    lines.append("| function | ms per epoch | calls per epoch |\n|---|---|---|")
+    lines += [f"| `{name}` | {1e3 * s:.3f} | {calls:g} |" for name, s, calls in result.top_cumulative]
+    lines.append("\n## Top functions by own time (per epoch)\n")
+    lines.append("| function | group | ms per epoch | calls per epoch |\n|---|---|---|---|")
+    lines += [f"| `{name}` | {group} | {1e3 * s:.3f} | {calls:g} |" for name, group, s, calls in result.top_own]
+    if result.torch_ops:
+        lines.append("\n## torch.profiler: time inside each op (per epoch)\n")
+        lines.append(
+            "Self CPU time of each op: its kernel and the dispatch below it, without the Python above it.\n\n"
+            "| op | ms per epoch | calls per epoch |\n|---|---|---|"
+        )
+        lines += [f"| `{name}` | {1e3 * s:.3f} | {calls:g} |" for name, s, calls in result.torch_ops]
+    return "\n".join(lines) + "\n"
+
+
+def run(framework: str, variant: str, dataset_path: str, metadata_path: str, settings, epochs: int) -> str:
+    _, arrays = harness.load_checked(dataset_path, metadata_path)
+    started = time.perf_counter()
+    result = profile(framework, variant, arrays["x"], arrays["y"], settings, epochs)
+    return to_markdown(result) + f"\nProfiled in {time.perf_counter() - started:.1f} s.\n"

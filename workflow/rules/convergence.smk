@@ -1,0 +1,30 @@
+# Time to solution (benchopt's view): from the runs' recorded per-epoch losses and times, no new training.
+# Meaningful on config/converged.yaml, where every run reaches its optimum.
+
+
+rule time_to_solution:
+    input:
+        runs=RUN_RESULTS,
+        arrays="results/data/dataset.npz",
+        metadata="results/data/dataset.json",
+    output:
+        plot=report(
+            "results/plots/suboptimality.png",
+            caption="../report/suboptimality.rst",
+            category="Convergence",
+        ),
+        table=report(
+            "results/time_to_solution.md",
+            caption="../report/time_to_solution.rst",
+            category="Convergence",
+        ),
+    log:
+        "logs/time_to_solution.log",
+    conda:
+        "../../envs/analysis.yaml"
+    container:
+        ANALYSIS_CONTAINER
+    params:
+        config_note=lambda wildcards: f"lr {config['training']['lr']}, {config['training']['epochs']} epochs by default",
+    script:
+        "../scripts/time_to_solution.py"

@@ -1,0 +1,34 @@
+"""Rule `bench_train`: one framework's benchmark variants on one dataset, their repeats interleaved.
+
+A plain command-line script, like train.py: numpy, the framework and the standard library only.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
+
+from tale_of_two.data import atomic_write_json  # noqa: E402
+from tale_of_two.harness import settings_from_dict, train_interleaved  # noqa: E402
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--framework", required=True)
+    parser.add_argument("--dataset", required=True, help="dataset .npz")
+    parser.add_argument("--metadata", required=True, help="dataset metadata .json (holds its sha256)")
+    parser.add_argument("--runs", required=True, help="{variant: effective training settings}, as JSON")
+    parser.add_argument("--output", required=True, help="{'results': [one result per variant]} .json to write")
+    args = parser.parse_args(argv)
+    runs = {variant: settings_from_dict(settings) for variant, settings in json.loads(args.runs).items()}
+    results = train_interleaved(args.framework, runs, args.dataset, args.metadata)
+    atomic_write_json(args.output, {"results": results})
+    for result in results:
+        epoch = result["timings"]["epoch_s"]["median"]
+        print(f"{args.framework}/{result['variant']}: {result['status']}, median epoch {epoch} s")
+
+
+if __name__ == "__main__":
+    main()
