@@ -38,10 +38,22 @@ def nv_under(profile: Path) -> bool:
     return uses_apptainer and "--nv" in shlex.split(arguments)
 
 
-def dag_jobs(configfiles: list[Path], targets: list[str]) -> list[dict]:
-    """Every job of a fresh run of `targets`: rule, wildcards, container image (None: the host), GPUs asked."""
+def dag_jobs(configfiles: list[Path], targets: list[str], apptainer: bool = False) -> list[dict]:
+    """Every job of a fresh run of `targets`: rule, wildcards, container image (None: the host), GPUs asked.
+
+    `apptainer`: build the DAG as `--use-singularity` does (Snakemake then wants `apptainer` on PATH).
+    """
     from snakemake.api import SnakemakeApi
-    from snakemake.settings.types import ConfigSettings, DAGSettings, OutputSettings, ResourceSettings
+    from snakemake.settings.types import (
+        ConfigSettings,
+        DAGSettings,
+        DeploymentMethod,
+        DeploymentSettings,
+        OutputSettings,
+        ResourceSettings,
+    )
+
+    deployment = DeploymentSettings(deployment_method={DeploymentMethod.APPTAINER} if apptainer else set())
 
     messages = io.StringIO()  # Snakemake's own dry-run report: shown only if it fails
     try:
@@ -56,8 +68,12 @@ def dag_jobs(configfiles: list[Path], targets: list[str]) -> list[dict]:
                 workdir=Path(workdir),
                 config_settings=ConfigSettings(configfiles=configfiles),
                 resource_settings=ResourceSettings(cores=1),
+                deployment_settings=deployment,
             )
             workflow_api.dag(DAGSettings(targets=frozenset(targets))).execute_workflow(executor="dryrun")
+            # Snakemake's API has no public view of a DAG's jobs (DAGApi offers printing, summaries,
+            # reports); `_workflow.dag` is the one place each job's resolved image is. Pinned Snakemake
+            # (requirements.lock) and tests/test_list_images.py catch a change of it.
             return [
                 {
                     "rule": job.rule.name,

@@ -61,9 +61,9 @@ if CI_CONFIG:
 
 
 @pytest.mark.parametrize("configfiles", CASES)
-def test_every_job_gets_its_configured_image(configfiles, apptainer_on_path, tmp_path):
+def test_every_job_gets_its_configured_image(configfiles, apptainer_on_path):
     done = subprocess.run(
-        [sys.executable, str(HERE / "_dag_images.py"), str(ROOT / "Snakefile"), str(tmp_path), *map(str, configfiles)],
+        [sys.executable, str(HERE / "_dag_images.py"), *map(str, configfiles)],
         capture_output=True,
         text=True,
         timeout=300,
