@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from tale_of_two import data, optima
 
@@ -39,11 +41,32 @@ def snakemake(workdir, *args, check=True):
 
 
 @pytest.fixture(scope="session")
-def tiny_run(tmp_path_factory):
-    """The whole pipeline once on tests/config/tiny.yaml, shared by the tests that read its outputs."""
-    workdir = tmp_path_factory.mktemp("tiny")
-    snakemake(workdir, *TINY_ARGS, "--cores", "2")
+def tiny_run(tmp_path_factory, request):
+    """The whole pipeline once on tests/config/tiny.yaml, shared by the tests that read its outputs.
+
+    Once per test session, however many pytest-xdist workers need it: the first builds it under a lock
+    in the session's shared temporary folder, the others wait and read it. Read-only: a test that runs
+    Snakemake in it takes `tiny_copy`.
+    """
+    if not hasattr(request.config, "workerinput"):  # not a pytest-xdist worker: this process is the session
+        workdir = tmp_path_factory.mktemp("tiny")
+        snakemake(workdir, *TINY_ARGS, "--cores", "2")
+        return workdir
+    shared = tmp_path_factory.getbasetemp().parent  # one per session, shared by its workers
+    workdir, done = shared / "tiny", shared / "tiny.done"
+    with FileLock(shared / "tiny.lock"):
+        if not done.exists():
+            shutil.rmtree(workdir, ignore_errors=True)  # a worker that failed half-way
+            workdir.mkdir()
+            snakemake(workdir, *TINY_ARGS, "--cores", "2")
+            done.touch()
     return workdir
+
+
+@pytest.fixture
+def tiny_copy(tiny_run, tmp_path):
+    """A copy of the tiny run (file times and Snakemake's records kept) for a test that runs Snakemake in it."""
+    return shutil.copytree(tiny_run, tmp_path / "tiny", symlinks=True)
 
 
 @pytest.fixture(scope="session")

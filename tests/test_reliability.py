@@ -5,6 +5,7 @@ Each test drives the real `snakemake` command line in its own temporary working 
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -64,21 +65,24 @@ def test_bad_config_stops_before_any_job_and_names_the_key(tmp_path, config_text
     assert not (tmp_path / "results").exists() and not (tmp_path / "logs").exists()
 
 
-def test_divergence_is_a_result_and_the_rest_of_the_dag_completes(tmp_path):
+def test_divergence_is_a_result_and_the_rest_of_the_dag_completes(tiny_copy, tmp_path):
     # lr 1: each step multiplies the error in w by about 1 - 2 * lr * E[x^2] = -65.
     extra = config_file(tmp_path, "runs: {torch: {scratch: {lr: 1.0}}}")
-    snakemake(tmp_path, "--configfile", TINY, extra, "--cores", "2")
-    diverged = run_json(tmp_path, "torch/scratch")
+    # Over the tiny run: the changed settings (a param of the job) rerun torch/scratch and all downstream.
+    done = snakemake(tiny_copy, "--configfile", TINY, extra, "--cores", "2")
+    for rule in ("train", "summarize", "plot"):  # Snakemake's job counts: one run retrained, all downstream rebuilt
+        assert re.search(rf"^{rule}\s+1$", done.stdout + done.stderr, flags=re.MULTILINE), done.stderr[-3000:]
+    diverged = run_json(tiny_copy, "torch/scratch")
     assert diverged["status"] == "diverged" and 1 < diverged["diverged_at_epoch"] < 40
     last_loss = diverged["loss_history"][-1]
     assert last_loss is None or last_loss > 1e12  # stopped at the first non-finite or exploding loss
     assert len(diverged["loss_history"]) == diverged["diverged_at_epoch"]
-    table = pd.read_csv(tmp_path / "results/summary.csv").set_index(["framework", "variant"])
+    table = pd.read_csv(tiny_copy / "results/summary.csv").set_index(["framework", "variant"])
     assert table.loc[("torch", "scratch"), "status"] == "diverged"
     assert (table.drop(index=("torch", "scratch"))["status"] == "ok").all()
-    assert "diverged at epoch" in (tmp_path / "results/summary.md").read_text()
+    assert "diverged at epoch" in (tiny_copy / "results/summary.md").read_text()
     for plot in ("fits", "losses", "timings"):
-        assert (tmp_path / f"results/plots/{plot}.png").stat().st_size > 10_000
+        assert (tiny_copy / f"results/plots/{plot}.png").stat().st_size > 10_000
 
 
 def test_same_config_twice_gives_identical_data_and_fits(tiny_run, tmp_path):
@@ -103,24 +107,23 @@ def test_corrupted_dataset_is_named_and_nothing_half_written_remains(tmp_path):
     assert not list((tmp_path / "results/runs/torch").glob("*"))  # no partial or temporary result
 
 
-def test_broken_or_stale_result_file_stops_the_summary_and_is_named(tmp_path):
-    snakemake(tmp_path, "--configfile", TINY, "--cores", "2", "results/summary.csv")
-    result_path = tmp_path / "results/runs/tensorflow/layers.json"
+def test_broken_or_stale_result_file_stops_the_summary_and_is_named(tiny_copy):
+    result_path = tiny_copy / "results/runs/tensorflow/layers.json"
     broken = json.loads(result_path.read_text())
     del broken["fitted"]
     result_path.write_text(json.dumps(broken))
-    done = snakemake(tmp_path, "--configfile", TINY, "--cores", "2", "results/summary.csv", check=False)
+    done = snakemake(tiny_copy, "--configfile", TINY, "--cores", "2", "results/summary.csv", check=False)
     assert done.returncode != 0
-    log = (tmp_path / "logs/summarize.log").read_text()
+    log = (tiny_copy / "logs/summarize.log").read_text()
     assert "results/runs/tensorflow/layers.json: fails the result schema" in log and "'fitted'" in log
 
     stale = dict(broken, fitted={"w": 0.1, "b": 0.3}, dataset=dict(broken["dataset"], sha256="0" * 64))
     result_path.write_text(json.dumps(stale))
-    done = snakemake(tmp_path, "--configfile", TINY, "--cores", "2", "results/summary.csv", check=False)
+    done = snakemake(tiny_copy, "--configfile", TINY, "--cores", "2", "results/summary.csv", check=False)
     assert done.returncode != 0
-    assert "layers.json: trained on dataset sha256 000000000000..." in (tmp_path / "logs/summarize.log").read_text()
+    assert "layers.json: trained on dataset sha256 000000000000..." in (tiny_copy / "logs/summarize.log").read_text()
     # Snakemake removes the outputs of a failed job: no table built from a bad file is left to be read.
-    assert not (tmp_path / "results/summary.csv").exists()
+    assert not (tiny_copy / "results/summary.csv").exists()
 
 
 def test_killed_training_job_leaves_no_output_and_the_rerun_matches_an_uninterrupted_run(tmp_path):

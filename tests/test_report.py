@@ -24,9 +24,10 @@ CAPTIONS = sorted((ROOT / "workflow/report").glob("*.rst"))
 
 
 @pytest.fixture(scope="module")
-def report_build(tiny_run):
-    done = snakemake(tiny_run, *TINY_ARGS, "--report", "results/report.html")
-    return tiny_run / "results/report.html", done.stdout + done.stderr
+def report_build(tiny_run, tmp_path_factory):
+    workdir = shutil.copytree(tiny_run, tmp_path_factory.mktemp("report") / "tiny", symlinks=True)
+    done = snakemake(workdir, *TINY_ARGS, "--report", "results/report.html")
+    return workdir / "results/report.html", done.stdout + done.stderr
 
 
 @pytest.fixture(scope="module")

@@ -39,21 +39,21 @@ def test_pipeline_writes_summary_plots_results_and_logs(tiny_run):
     assert (tiny_run / "logs/dataset.log").exists() and (tiny_run / "logs/summarize.log").exists()
 
 
-def test_rerun_with_nothing_changed_runs_no_job(tiny_run):
-    done = snakemake(tiny_run, *TINY_ARGS, "--cores", "2")
+def test_rerun_with_nothing_changed_runs_no_job(tiny_copy):
+    done = snakemake(tiny_copy, *TINY_ARGS, "--cores", "2")
     assert "Nothing to be done" in done.stdout + done.stderr
 
 
-def test_one_result_can_be_rebuilt_alone(tiny_run):
-    target = tiny_run / "results/runs/torch/scratch.json"
+def test_one_result_can_be_rebuilt_alone(tiny_copy):
+    target = tiny_copy / "results/runs/torch/scratch.json"
     before = json.loads(target.read_text())
     target.unlink()
-    done = snakemake(tiny_run, *TINY_ARGS, "--cores", "1", "results/runs/torch/scratch.json")
+    done = snakemake(tiny_copy, *TINY_ARGS, "--cores", "1", "results/runs/torch/scratch.json")
     assert "train" in done.stdout + done.stderr
     after = json.loads(target.read_text())
     assert after["fitted"] == before["fitted"] and after["loss_history"] == before["loss_history"]
     # atomic_write_bytes writes `.scratch.json.<random>.tmp` beside the target, then renames it.
-    assert sorted(p.name for p in (tiny_run / "results/runs/torch").iterdir()) == ["layers.json", "scratch.json"]
+    assert sorted(p.name for p in (tiny_copy / "results/runs/torch").iterdir()) == ["layers.json", "scratch.json"]
 
 
 def test_converged_config_reaches_every_optimum(tmp_path):
