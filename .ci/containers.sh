@@ -298,7 +298,7 @@ export TALE_OF_TWO_APPTAINER_ARGS="-u --bind $REPO"
 say "tests/containers with $CONFIG, apptainer args '$TALE_OF_TWO_APPTAINER_ARGS'"
 report=$WORK/pytest.log
 set +e
-.venv/bin/python -m pytest tests/containers -v -p no:cacheprovider -rs 2>&1 | tee "$report"
+.venv/bin/python -m pytest tests/containers -n 0 -v -p no:cacheprovider -rs 2>&1 | tee "$report"
 status=${PIPESTATUS[0]}
 set -e
 [ "$status" = 0 ] || die "tests/containers (exit $status)"

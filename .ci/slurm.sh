@@ -214,7 +214,7 @@ sinfo >&2
 say "pytest tests/slurm (at most $TIMEOUT s)"
 # In the background, so that a signal to this script is acted on at once (see cleanup).
 TALE_OF_TWO_SLURM=1 TALE_OF_TWO_SLURMCTLD_LOG="$STAGE/log/slurmctld.log" \
-    timeout -k 30 "$TIMEOUT" .venv/bin/python -m pytest tests/slurm -v -p no:cacheprovider --durations=5 \
+    timeout -k 30 "$TIMEOUT" .venv/bin/python -m pytest tests/slurm -n 0 -v -p no:cacheprovider --durations=5 \
     --basetemp="$STAGE/pytest" --junitxml="$STAGE/junit.xml" &
 TESTS_PID=$!
 tests_rc=0

@@ -31,7 +31,7 @@ say "./setup.sh --then (Python 3.8: ${PYTHON38:-python3.8 on PATH})"
 
 report=$(mktemp)
 set +e
-TALE_OF_TWO_THEN_PYTHON=$PWD/.venv-then/bin/python .venv/bin/python -m pytest tests/then -v -p no:cacheprovider -rs 2>&1 |
+TALE_OF_TWO_THEN_PYTHON=$PWD/.venv-then/bin/python .venv/bin/python -m pytest tests/then -n 0 -v -p no:cacheprovider -rs 2>&1 |
     tee "$report"
 status=${PIPESTATUS[0]}
 set -e

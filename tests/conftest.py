@@ -28,12 +28,29 @@ RUNS = [
     "keras_jax/fit",
     "numpy/scratch",
 ]
-TINY_ARGS = ("--configfile", str(ROOT / "tests/config/tiny.yaml"))
+TINY = str(ROOT / "tests/config/tiny.yaml")
+TINY_ARGS = ("--configfile", TINY)
+
+
+def config_file(directory, text):
+    """A config file merged over the others (`--configfile TINY extra`): YAML `text` in `directory`."""
+    path = directory / "extra.yaml"
+    path.write_text(text + "\n")
+    return str(path)
+
+
+def run_json(workdir, run):
+    return json.loads((workdir / f"results/runs/{run}.json").read_text())
 
 
 def snakemake(workdir, *args, check=True):
-    """The real command line on the real Snakefile, in `workdir`; fails the test with its output."""
+    """The real command line on the real Snakefile, in `workdir`; fails the test with its output.
+
+    Tests time nothing: they lift the default profile's one timing slot to two, so two jobs run at once.
+    """
     command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir), *args]
+    if "--resources" not in args:
+        command += ["--resources", "timing_slot=2"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=900)
     if check and done.returncode != 0:
         pytest.fail(f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
