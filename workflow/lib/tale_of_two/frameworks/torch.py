@@ -21,7 +21,9 @@ def configure(device: str, threads: int, deterministic: bool = True) -> Runtime:
         torch.use_deterministic_algorithms(deterministic)
     else:  # torch < 1.8, the article's 2020 era
         torch.set_deterministic(deterministic)
-        notes.append(f"torch < 1.8: no use_deterministic_algorithms, used torch.set_deterministic({deterministic})")
+        notes.append(
+            f"torch < 1.8 has no torch.use_deterministic_algorithms: used torch.set_deterministic({deterministic})"
+        )
     if device == "cuda" or (device == "auto" and torch.cuda.is_available()):
         name, synchronize = torch.cuda.get_device_name(0), torch.cuda.synchronize
         return Runtime(
