@@ -54,3 +54,19 @@ def test_train_era_writes_train_py_s_result_plus_its_era(tmp_path, arrays, metad
     assert {k: v for k, v in with_era.items() if k not in ("era", "timings", "finished_utc", "environment")} == {
         k: v for k, v in plain.items() if k not in ("timings", "finished_utc", "environment")
     }
+
+
+def test_torch_before_1_8_notes_the_determinism_switch_it_lacked(monkeypatch):
+    """torch 1.7.1 (the 2020 era) has torch.set_deterministic only: the note names what it stood in for."""
+    import torch
+
+    from tale_of_two.frameworks import torch as torch_framework
+
+    switched = []
+    monkeypatch.delattr(torch, "use_deterministic_algorithms")
+    monkeypatch.setattr(torch, "set_deterministic", switched.append, raising=False)
+    runtime = torch_framework.configure("cpu", 1)
+    assert switched == [True]
+    assert runtime.notes == [
+        "torch < 1.8 has no torch.use_deterministic_algorithms: used torch.set_deterministic(True)"
+    ]
