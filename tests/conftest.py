@@ -65,11 +65,9 @@ def tiny_run(tmp_path_factory, request):
     in the session's shared temporary folder, the others wait and read it. Read-only: a test that runs
     Snakemake in it takes `tiny_copy`.
     """
-    if not hasattr(request.config, "workerinput"):  # not a pytest-xdist worker: this process is the session
-        workdir = tmp_path_factory.mktemp("tiny")
-        snakemake(workdir, *TINY_ARGS, "--cores", "2")
-        return workdir
-    shared = tmp_path_factory.getbasetemp().parent  # one per session, shared by its workers
+    shared = tmp_path_factory.getbasetemp()  # this session's
+    if hasattr(request.config, "workerinput"):  # a pytest-xdist worker: the session's is the folder above
+        shared = shared.parent
     workdir, done = shared / "tiny", shared / "tiny.done"
     with FileLock(shared / "tiny.lock"):
         if not done.exists():

@@ -6,13 +6,10 @@ CPU kernels only in rounding; 1e-4 relative on the final loss and 1e-5 absolute 
 (on the CPU the frameworks agree to 3.4e-7 relative) and still fail a run that fitted something else.
 """
 
-import json
-
 import pytest
-from conftest import ROOT, RUNS, snakemake
+from conftest import RUNS, TINY, config_file, run_json, snakemake
 
 pytestmark = [pytest.mark.gpu, pytest.mark.e2e]
-TINY = str(ROOT / "tests/config/tiny.yaml")
 
 
 def any_gpu() -> bool:
@@ -23,11 +20,10 @@ def any_gpu() -> bool:
 
 def fit_all(workdir, device):
     workdir.mkdir()
-    extra = workdir / "device.yaml"
-    extra.write_text(f"training: {{device: {device}}}\n")
+    extra = config_file(workdir, f"training: {{device: {device}}}")
     targets = [f"results/runs/{run}.json" for run in RUNS]
-    snakemake(workdir, "--configfile", TINY, str(extra), "--cores", "1", *targets)
-    return {run: json.loads((workdir / f"results/runs/{run}.json").read_text()) for run in RUNS}
+    snakemake(workdir, "--configfile", TINY, extra, "--cores", "1", *targets)
+    return {run: run_json(workdir, run) for run in RUNS}
 
 
 @pytest.mark.skipif(not any_gpu(), reason="no CUDA GPU on this machine (torch.cuda.is_available() is False)")

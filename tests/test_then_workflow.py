@@ -3,7 +3,7 @@
 import re
 
 import pytest
-from conftest import ROOT, RUNS, TINY_ARGS, snakemake
+from conftest import ROOT, RUNS, TINY_ARGS, config_file, snakemake
 
 pytestmark = pytest.mark.e2e
 
@@ -53,11 +53,10 @@ def test_a_missing_2020_environment_is_named_with_how_to_make_it(tmp_path):
 
 
 def test_a_then_run_that_is_not_a_run_stops_before_any_job(tmp_path):
-    config = tmp_path / "extra.yaml"
-    config.write_text("then: {runs: [torch/scratch, torch/fit]}\n")
-    done = snakemake(tmp_path, "--configfile", str(config), "-n", check=False)
+    config = config_file(tmp_path, "then: {runs: [torch/scratch, torch/fit]}")
+    done = snakemake(tmp_path, "--configfile", config, "-n", check=False)
     assert done.returncode != 0
     assert "then.runs[1]: 'torch/fit' is not a run of `runs:`" in done.stdout + done.stderr
-    config.write_text("then: {runs: [torch-scratch]}\n")
-    done = snakemake(tmp_path, "--configfile", str(config), "-n", check=False)
+    config = config_file(tmp_path, "then: {runs: [torch-scratch]}")
+    done = snakemake(tmp_path, "--configfile", config, "-n", check=False)
     assert done.returncode != 0 and "['then']['runs'][0]" in done.stdout + done.stderr

@@ -7,7 +7,7 @@ import sys
 import jsonschema
 import pandas as pd
 import pytest
-from conftest import RESULT_SCHEMA, ROOT, RUNS, TINY_ARGS, snakemake
+from conftest import RESULT_SCHEMA, ROOT, RUNS, TINY_ARGS, run_json, snakemake
 
 pytestmark = pytest.mark.e2e
 
@@ -29,7 +29,7 @@ def test_pipeline_writes_summary_plots_results_and_logs(tiny_run):
     assert all(f"| {run}" in api or f" {run} " in api for run in RUNS)
     metadata = json.loads((tiny_run / "results/data/dataset.json").read_text())
     for run in RUNS:
-        result = json.loads((tiny_run / f"results/runs/{run}.json").read_text())
+        result = run_json(tiny_run, run)
         jsonschema.validate(result, RESULT_SCHEMA)
         assert result["dataset"]["sha256"] == metadata["sha256"] and result["dataset"]["n"] == 50
         assert f"{run}: w = " in (tiny_run / f"logs/train/{run}.log").read_text()
