@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-from tale_of_two import data, optima
+from tale_of_two.analysis import optima
+from tale_of_two.fit import data
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULT_SCHEMA = json.loads((ROOT / "workflow/schemas/result.schema.json").read_text())

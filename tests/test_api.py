@@ -2,12 +2,12 @@
 
 import pytest
 
-from tale_of_two import api
+from tale_of_two.analysis import api
 from tale_of_two.config import available_frameworks, declared_variants
 
 FAKE = """
 import torch
-from tale_of_two.frameworks._fake_helpers import Shared
+from tale_of_two.fit.frameworks._fake_helpers import Shared
 
 
 def unrelated():

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from conftest import ROOT, make_result
 
-from tale_of_two import bench
+from tale_of_two.analysis import bench
 
 
 def timed(framework, variant, n, epoch_s, repeats=((1.0,) * 6, (1.0,) * 6)):

@@ -9,7 +9,7 @@ import importlib
 import numpy as np
 import pytest
 
-from tale_of_two import harness
+from tale_of_two.fit import harness
 
 torch = pytest.importorskip("torch")
 COMPILED_TORCH = ["scratch_compiled", "layers_compiled"]
@@ -43,7 +43,7 @@ def test_compiled_torch_follows_the_eager_trajectory(arrays):
 
 
 def test_torch_determinism_is_a_setting_inductor_follows():
-    torch_framework = importlib.import_module("tale_of_two.frameworks.torch")
+    torch_framework = importlib.import_module("tale_of_two.fit.frameworks.torch")
     try:
         torch_framework.configure("cpu", 1, deterministic=False)
         assert not torch.are_deterministic_algorithms_enabled()

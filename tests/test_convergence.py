@@ -4,7 +4,7 @@ import matplotlib.image
 import pytest
 from conftest import make_result
 
-from tale_of_two import convergence
+from tale_of_two.analysis import convergence
 
 
 @pytest.fixture

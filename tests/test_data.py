@@ -8,7 +8,8 @@ import zipfile
 import numpy as np
 import pytest
 
-from tale_of_two import data, optima
+from tale_of_two.analysis import optima
+from tale_of_two.fit import data
 
 
 def test_same_spec_gives_identical_arrays_and_a_different_seed_does_not(spec):

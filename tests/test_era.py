@@ -8,7 +8,7 @@ import sys
 import numpy as np
 from conftest import ROOT
 
-from tale_of_two import era
+from tale_of_two.fit import era
 
 
 def test_versions_name_the_frameworks_this_process_imported(monkeypatch):
@@ -28,7 +28,7 @@ def test_versions_name_the_frameworks_this_process_imported(monkeypatch):
 
 
 def test_train_era_writes_train_py_s_result_plus_its_era(tmp_path, arrays, metadata):
-    from tale_of_two.data import save_npz
+    from tale_of_two.fit.data import save_npz
 
     save_npz(tmp_path / "data.npz", arrays)
     (tmp_path / "data.json").write_text(json.dumps(metadata))
@@ -60,7 +60,7 @@ def test_torch_before_1_8_notes_the_determinism_switch_it_lacked(monkeypatch):
     """torch 1.7.1 (the 2020 era) has torch.set_deterministic only: the note names what it stood in for."""
     import torch
 
-    from tale_of_two.frameworks import torch as torch_framework
+    from tale_of_two.fit.frameworks import torch as torch_framework
 
     switched = []
     monkeypatch.delattr(torch, "use_deterministic_algorithms")

@@ -6,7 +6,7 @@ import types
 import numpy as np
 import pytest
 
-from tale_of_two import harness
+from tale_of_two.fit import harness
 
 
 class FakeClock:
@@ -63,7 +63,7 @@ def fake_framework(monkeypatch):
         def train(self, epochs, callback):
             raise ZeroDivisionError("a bug in shared code")
 
-    module = types.ModuleType("tale_of_two.frameworks.fake")
+    module = types.ModuleType("tale_of_two.fit.frameworks.fake")
     module.VERSION = "0.0"
     module.VARIANTS = {"steady": Steady, "exploding": Exploding, "no_compiler": NoCompiler, "compiled_bug": CompiledBug}
     module.compiler_unavailable = lambda error: isinstance(error, OSError)
@@ -74,7 +74,7 @@ def fake_framework(monkeypatch):
         return runtime(device if device != "auto" else "cuda")
 
     module.configure = configure
-    monkeypatch.setitem(sys.modules, "tale_of_two.frameworks.fake", module)
+    monkeypatch.setitem(sys.modules, "tale_of_two.fit.frameworks.fake", module)
     return syncs
 
 
@@ -186,7 +186,7 @@ TOY_FRAMEWORK = '''
 """A framework written the way the README says: one module, one config entry."""
 import numpy as np
 
-from tale_of_two.harness import MiniBatches, Runtime
+from tale_of_two.fit.harness import MiniBatches, Runtime
 
 VERSION = "toy 1.0"
 
@@ -227,12 +227,13 @@ VARIANTS = {"descent": Descent}
 
 def test_a_new_framework_is_one_module_and_one_config_entry(tmp_path, monkeypatch, arrays, metadata):
     """What README's "Adding a framework or a variant" promises: a module in a folder of frameworks, nothing else."""
-    import tale_of_two.frameworks
-    from tale_of_two import api, config
+    import tale_of_two.fit.frameworks
+    from tale_of_two import config
+    from tale_of_two.analysis import api
 
     (tmp_path / "toy.py").write_text(TOY_FRAMEWORK)
-    monkeypatch.setattr(tale_of_two.frameworks, "__path__", [*tale_of_two.frameworks.__path__, str(tmp_path)])
-    monkeypatch.delitem(sys.modules, "tale_of_two.frameworks.toy", raising=False)
+    monkeypatch.setattr(tale_of_two.fit.frameworks, "__path__", [*tale_of_two.fit.frameworks.__path__, str(tmp_path)])
+    monkeypatch.delitem(sys.modules, "tale_of_two.fit.frameworks.toy", raising=False)
     runs = config.resolve_runs(
         {
             "dataset": {"n": 64, "x_low": -10, "x_high": 10},

@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 import pytest
 
-from tale_of_two import idioms
+from tale_of_two.fit import idioms
 
 X = np.linspace(-1, 1, 8, dtype=np.float32)
 Y = 0.5 * X + 0.1

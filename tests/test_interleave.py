@@ -6,7 +6,7 @@ import types
 import numpy as np
 import pytest
 
-from tale_of_two import harness
+from tale_of_two.fit import harness
 
 
 @pytest.fixture
@@ -32,11 +32,11 @@ def turns(monkeypatch):
 
         return Variant
 
-    module = types.ModuleType("tale_of_two.frameworks.turns")
+    module = types.ModuleType("tale_of_two.fit.frameworks.turns")
     module.VERSION = "0.0"
     module.VARIANTS = {"a": variant("a", 0.001), "b": variant("b", 0.002)}
     module.configure = lambda device, threads: harness.Runtime("cpu", "cpu", "cpu", 1)
-    monkeypatch.setitem(sys.modules, "tale_of_two.frameworks.turns", module)
+    monkeypatch.setitem(sys.modules, "tale_of_two.fit.frameworks.turns", module)
     return log
 
 

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from conftest import ROOT
 
-from tale_of_two import harness
+from tale_of_two.fit import harness
 
 MAE_TOLERANCE = 1e-3
 # As test_variants' MAE runs, on the outlier data: within 2.9e-4 of LAD after 300 epochs (measured, keras_jax).
@@ -34,7 +34,7 @@ KERAS_RUNS = [(backend, init) for backend in KERAS_BACKENDS for init in KERAS_IN
 KERAS_WORKER = """
 import json, sys
 import numpy as np
-from tale_of_two import harness
+from tale_of_two.fit import harness
 framework, dataset, runs = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 arrays = np.load(dataset)
 x, y = arrays["x"], arrays["y"]
@@ -45,7 +45,7 @@ results = {
 import keras
 other = "keras_torch" if framework != "keras_torch" else "keras_jax"
 try:
-    __import__("tale_of_two.frameworks." + other)
+    __import__("tale_of_two.fit.frameworks." + other)
     refusal = None
 except ImportError as error:
     refusal = str(error)
@@ -121,16 +121,16 @@ def test_jax_is_deterministic_and_records_what_it_ran_on(arrays):
 
 
 def test_jax_thread_pool_is_sized_once(arrays):
-    module = importlib.import_module("tale_of_two.frameworks.jax")
+    module = importlib.import_module("tale_of_two.fit.frameworks.jax")
     assert module.configure("cpu", 1).threads == 1
     with pytest.raises(RuntimeError, match="sized once per process"):
         module.configure("cpu", 2)
 
 
 def test_jax_without_a_gpu_refuses_cuda():
-    module = importlib.import_module("tale_of_two.frameworks.jax")
+    module = importlib.import_module("tale_of_two.fit.frameworks.jax")
     module.configure("cpu", 1)
-    if importlib.import_module("tale_of_two.frameworks._xla_cpu").gpus():
+    if importlib.import_module("tale_of_two.fit.frameworks._xla_cpu").gpus():
         pytest.skip("this machine has a GPU")
     with pytest.raises(harness.DeviceUnavailable, match="JAX sees no GPU"):
         module.configure("cuda", 1)

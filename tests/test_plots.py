@@ -10,7 +10,7 @@ import pytest
 from conftest import make_result
 from matplotlib.patches import Rectangle
 
-from tale_of_two import plots, summary
+from tale_of_two.analysis import plots, summary
 
 IDENTICAL = ["torch/scratch", "tensorflow/scratch", "numpy/scratch"]
 IDENTICAL_FIT = ["keras_torch/fit", "keras_jax/fit"]

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from tale_of_two import harness, profiling
+from tale_of_two.fit import harness, profiling
 
-HARNESS = ("/x/tale_of_two/harness.py", 10, "__call__")
-VARIANT = ("/x/tale_of_two/frameworks/torch.py", 20, "train")
+HARNESS = ("/x/tale_of_two/fit/harness.py", 10, "__call__")
+VARIANT = ("/x/tale_of_two/fit/frameworks/torch.py", 20, "train")
 FRAMEWORK = ("/v/lib/python3.11/site-packages/torch/nn/module.py", 30, "_call_impl")
 DATA = ("/v/lib/python3.11/site-packages/tensorflow/python/data/ops/iterator_ops.py", 40, "_create_iterator")
 NATIVE = ("~", 0, "<built-in method torch._C._nn.linear>")

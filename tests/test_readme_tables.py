@@ -8,7 +8,7 @@ import sys
 import pytest
 from conftest import ROOT, make_result
 
-from tale_of_two import summary
+from tale_of_two.analysis import summary
 
 sys.path.insert(0, str(ROOT / "tools"))
 import readme_tables  # noqa: E402

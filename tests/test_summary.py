@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from conftest import RESULT_SCHEMA, make_result
 
-from tale_of_two import summary
+from tale_of_two.analysis import summary
 
 REQUIRED = [
     "framework",

@@ -8,9 +8,9 @@ import pytest
 import yaml
 from conftest import ROOT, make_result
 
-from tale_of_two import then_vs_now
+from tale_of_two.analysis import then_vs_now
+from tale_of_two.analysis.then_vs_now import ThenConfigError, resolve_then
 from tale_of_two.config import resolve_runs
-from tale_of_two.then_vs_now import ThenConfigError, resolve_then
 
 DEFAULT = yaml.safe_load((ROOT / "config/config.yaml").read_text())
 SHA = "0" * 64

@@ -23,8 +23,8 @@ import numpy as np
 import pytest
 from conftest import ROOT
 
-from tale_of_two import harness
 from tale_of_two.config import available_frameworks, declared_variants
+from tale_of_two.fit import harness
 
 MSE_TOLERANCE = 1e-3
 MAE_TOLERANCE = 1e-3
@@ -40,7 +40,7 @@ CONVERGED = {"mse": dict(lr=0.01, epochs=1000), "mae": dict(lr=0.005, epochs=300
 
 
 def loss_of(framework, variant):
-    return importlib.import_module(f"tale_of_two.frameworks.{framework}").VARIANTS[variant].LOSS
+    return importlib.import_module(f"tale_of_two.fit.frameworks.{framework}").VARIANTS[variant].LOSS
 
 
 @functools.cache
@@ -77,7 +77,7 @@ def test_the_article_variants_are_all_declared():
 
 def test_declared_variants_match_the_importable_registry():
     for framework in FRAMEWORKS:
-        module = importlib.import_module(f"tale_of_two.frameworks.{framework}")
+        module = importlib.import_module(f"tale_of_two.fit.frameworks.{framework}")
         assert sorted(module.VARIANTS) == declared_variants(framework)
 
 
@@ -125,7 +125,7 @@ def test_numpy_hand_gradients_match_autodiff_at_every_epoch(outliers):
     import torch
 
     settings = harness.Settings(device="cpu", lr=0.01, init="uniform")
-    model = importlib.import_module("tale_of_two.frameworks.numpy").Scratch(
+    model = importlib.import_module("tale_of_two.fit.frameworks.numpy").Scratch(
         outliers["x"], outliers["y"], settings, harness.Runtime("cpu", "cpu", "cpu", 1)
     )
     x, y = torch.tensor(outliers["x"], dtype=torch.float64), torch.tensor(outliers["y"], dtype=torch.float64)
@@ -171,7 +171,7 @@ TENSORFLOW_STARTED_FIRST = """
 import json
 import numpy as np
 import tensorflow as tf
-from tale_of_two import harness
+from tale_of_two.fit import harness
 tf.constant(1.0) + 1.0  # starts TensorFlow's runtime with its own thread pools, as another test may
 x = np.linspace(-1, 1, 16, dtype=np.float32)
 settings = harness.Settings(device="cpu", repeats=1, warmup_epochs=1, epochs=3, threads=1)
@@ -193,7 +193,7 @@ def test_tensorflow_started_earlier_in_the_process_keeps_its_thread_pools_and_sa
 NO_COMPILER = """
 import sys
 import numpy as np
-from tale_of_two import harness
+from tale_of_two.fit import harness
 x = np.linspace(-1, 1, 16, dtype=np.float32)
 settings = harness.Settings(device="cpu", repeats=1, warmup_epochs=1, epochs=3)
 result = harness.run("torch", "scratch_compiled", x, x, settings)

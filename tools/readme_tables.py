@@ -24,7 +24,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow" / "lib"))
 
-from tale_of_two.summary import START, equivalence, trained_rows  # noqa: E402
+from tale_of_two.analysis.summary import START, equivalence, trained_rows  # noqa: E402
 
 START_MARKER = "<!-- readme_tables:start -->"
 END_MARKER = "<!-- readme_tables:end -->"

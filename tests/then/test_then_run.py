@@ -14,7 +14,7 @@ import jsonschema
 import pandas as pd
 import pytest
 
-from tale_of_two import then_vs_now
+from tale_of_two.analysis import then_vs_now
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "tests/config/tiny.yaml"

@@ -12,7 +12,7 @@ from tale_of_two.config import (  # noqa: E402
     resolve_bench_jobs,
     resolve_runs,
 )
-from tale_of_two.then_vs_now import (
+from tale_of_two.analysis.then_vs_now import (
     interpreter,
     missing_interpreter_message,
     resolve_then,
@@ -57,7 +57,7 @@ def framework_env(wildcards):
 
 def training_code(wildcards):
     """The code that fits: editing it reruns the affected jobs."""
-    lib = WORKFLOW_DIR / "lib" / "tale_of_two"
+    lib = WORKFLOW_DIR / "lib" / "tale_of_two" / "fit"
     return [lib / "harness.py", lib / "data.py", *framework_files(wildcards.framework)]
 
 

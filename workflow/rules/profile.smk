@@ -9,7 +9,7 @@ rule profile_run:
         script=TRAIN_SCRIPT,
         code=lambda wildcards: [
             *training_code(wildcards),
-            WORKFLOW_DIR / "lib" / "tale_of_two" / "profiling.py",
+            WORKFLOW_DIR / "lib" / "tale_of_two" / "fit" / "profiling.py",
         ],
     output:
         report(

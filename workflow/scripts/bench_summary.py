@@ -7,8 +7,8 @@ from pathlib import Path
 sys.stderr = open(snakemake.log[0], "w")
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "lib"))
 
-from tale_of_two.bench import plot_scaling, scaling_markdown, scaling_table  # noqa: E402
-from tale_of_two.data import atomic_write_bytes  # noqa: E402
+from tale_of_two.analysis.bench import plot_scaling, scaling_markdown, scaling_table  # noqa: E402
+from tale_of_two.fit.data import atomic_write_bytes  # noqa: E402
 
 # Each benchmark job wrote {"results": [one result per variant]}.
 results = [result for path in snakemake.input for result in json.loads(Path(path).read_text())["results"]]

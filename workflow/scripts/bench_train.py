@@ -10,8 +10,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
-from tale_of_two.data import atomic_write_json  # noqa: E402
-from tale_of_two.harness import settings_from_dict, train_interleaved  # noqa: E402
+from tale_of_two.fit.data import atomic_write_json  # noqa: E402
+from tale_of_two.fit.harness import settings_from_dict, train_interleaved  # noqa: E402
 
 
 def main(argv=None) -> None:

@@ -12,8 +12,8 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")  # TensorFlow's C++ start-up notices are not the idioms'
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
-from tale_of_two.data import atomic_write_json, load  # noqa: E402
-from tale_of_two.idioms import run_idioms  # noqa: E402
+from tale_of_two.fit.data import atomic_write_json, load  # noqa: E402
+from tale_of_two.fit.idioms import run_idioms  # noqa: E402
 
 
 def main(argv=None) -> None:

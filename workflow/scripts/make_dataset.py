@@ -6,8 +6,8 @@ from pathlib import Path
 sys.stderr = open(snakemake.log[0], "w")
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "lib"))
 
-from tale_of_two.data import DatasetSpec, atomic_write_json, generate, save_npz  # noqa: E402
-from tale_of_two.optima import dataset_metadata  # noqa: E402
+from tale_of_two.analysis.optima import dataset_metadata  # noqa: E402
+from tale_of_two.fit.data import DatasetSpec, atomic_write_json, generate, save_npz  # noqa: E402
 
 spec = DatasetSpec(**snakemake.params.spec)
 arrays = generate(spec)

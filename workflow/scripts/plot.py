@@ -9,8 +9,8 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "lib"))
 
 import pandas as pd  # noqa: E402
 
-from tale_of_two import plots  # noqa: E402
-from tale_of_two.data import load  # noqa: E402
+from tale_of_two.analysis import plots  # noqa: E402
+from tale_of_two.fit.data import load  # noqa: E402
 
 metadata = json.loads(Path(snakemake.input.metadata).read_text())
 results = [json.loads(Path(path).read_text()) for path in snakemake.input.runs]

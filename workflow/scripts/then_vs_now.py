@@ -7,8 +7,8 @@ from pathlib import Path
 sys.stderr = open(snakemake.log[0], "w")
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "lib"))
 
-from tale_of_two import then_vs_now  # noqa: E402
-from tale_of_two.data import atomic_write_bytes  # noqa: E402
+from tale_of_two.analysis import then_vs_now  # noqa: E402
+from tale_of_two.fit.data import atomic_write_bytes  # noqa: E402
 
 results = [json.loads(Path(path).read_text()) for path in snakemake.input.runs]
 then_idioms = json.loads(Path(snakemake.input.then_idioms).read_text())

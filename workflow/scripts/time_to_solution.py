@@ -8,8 +8,8 @@ from pathlib import Path
 sys.stderr = open(snakemake.log[0], "w")
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "lib"))
 
-from tale_of_two import convergence  # noqa: E402
-from tale_of_two.data import atomic_write_bytes, load  # noqa: E402
+from tale_of_two.analysis import convergence  # noqa: E402
+from tale_of_two.fit.data import atomic_write_bytes, load  # noqa: E402
 
 metadata = json.loads(Path(snakemake.input.metadata).read_text())
 results = [json.loads(Path(path).read_text()) for path in snakemake.input.runs]

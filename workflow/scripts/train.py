@@ -12,8 +12,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
-from tale_of_two.data import atomic_write_bytes, atomic_write_json  # noqa: E402
-from tale_of_two.harness import headline, settings_from_dict, train  # noqa: E402
+from tale_of_two.fit.data import atomic_write_bytes, atomic_write_json  # noqa: E402
+from tale_of_two.fit.harness import headline, settings_from_dict, train  # noqa: E402
 
 
 def main(argv=None) -> None:
@@ -28,7 +28,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     settings = settings_from_dict(json.loads(args.settings))
     if args.profile:
-        from tale_of_two import profiling
+        from tale_of_two.fit import profiling
 
         markdown = profiling.run(args.framework, args.variant, args.dataset, args.metadata, settings, args.profile)
         atomic_write_bytes(args.output, markdown.encode())

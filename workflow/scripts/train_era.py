@@ -13,8 +13,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # train.py, beside this script
 import train  # noqa: E402  (puts workflow/lib on sys.path)
 
-from tale_of_two.data import atomic_write_json  # noqa: E402
-from tale_of_two.era import versions  # noqa: E402
+from tale_of_two.fit.data import atomic_write_json  # noqa: E402
+from tale_of_two.fit.era import versions  # noqa: E402
 
 
 def main(argv=None) -> None:

@@ -10,7 +10,7 @@ import ast
 import os
 from pathlib import Path
 
-FRAMEWORKS_DIR = Path(__file__).resolve().parent / "frameworks"
+FRAMEWORKS_DIR = Path(__file__).resolve().parent / "fit" / "frameworks"
 
 
 class ConfigError(ValueError):
@@ -53,9 +53,9 @@ def framework_files(framework: str, frameworks_dir: Path = FRAMEWORKS_DIR) -> li
             continue
         found.append(path)
         for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-            if isinstance(node, ast.ImportFrom) and node.module == "tale_of_two.frameworks":
+            if isinstance(node, ast.ImportFrom) and node.module == "tale_of_two.fit.frameworks":
                 queue += [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("tale_of_two.frameworks."):
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("tale_of_two.fit.frameworks."):
                 queue.append(node.module.rsplit(".", 1)[1])
     return found
 

@@ -11,7 +11,7 @@ import importlib
 import os
 import sys
 
-from tale_of_two.harness import Runtime
+from tale_of_two.fit.harness import Runtime
 
 
 def select_backend(backend: str):

@@ -8,7 +8,7 @@ import numpy as np
 from scipy import sparse
 from scipy.optimize import linprog
 
-from tale_of_two.data import DatasetSpec, arrays_sha256, ols
+from tale_of_two.fit.data import DatasetSpec, arrays_sha256, ols
 
 
 def lad(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:

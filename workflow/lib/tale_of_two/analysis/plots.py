@@ -19,7 +19,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator, MultipleLocator, NullFormatter  # noqa: E402
 
-from tale_of_two import summary  # noqa: E402
+from tale_of_two.analysis import summary  # noqa: E402
 
 FIGSIZE = (11, 5.5)
 DPI = 120

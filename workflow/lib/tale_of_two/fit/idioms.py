@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tale_of_two.era import versions
+from tale_of_two.fit.era import versions
 
 EPOCHS = 20
 LR = 0.001
@@ -130,7 +130,7 @@ def input_layer(x, y):
     return fit_mae(model, x, y, lambda: tf.keras.optimizers.SGD(learning_rate=LR))
 
 
-def sgd_step(optimizer, x, y):
+def train_step(optimizer, x, y):
     """The article's layers loop with the given optimizer; checks the learning rate it really used."""
     import tensorflow as tf
 
@@ -152,13 +152,13 @@ def sgd_step(optimizer, x, y):
 def sgd_lr_alias(x, y):
     import tensorflow as tf
 
-    return sgd_step(tf.keras.optimizers.SGD(lr=LR), x, y)
+    return train_step(tf.keras.optimizers.SGD(lr=LR), x, y)
 
 
 def sgd_learning_rate(x, y):
     import tensorflow as tf
 
-    return sgd_step(tf.keras.optimizers.SGD(learning_rate=LR), x, y)
+    return train_step(tf.keras.optimizers.SGD(learning_rate=LR), x, y)
 
 
 # --- PyTorch ---------------------------------------------------------------------------------------------

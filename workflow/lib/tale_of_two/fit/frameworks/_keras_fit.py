@@ -12,7 +12,7 @@ import sys
 
 import numpy as np
 
-from tale_of_two.harness import Runtime, Settings
+from tale_of_two.fit.harness import Runtime, Settings
 
 
 def running_keras():

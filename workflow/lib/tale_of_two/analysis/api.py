@@ -4,7 +4,7 @@ A line of a variant's code that the table should show is tagged with a trailing 
 (optionally ``# api: <concept>: <note>``); a concept with no line of its own (``zero_grad`` where
 nothing accumulates) is a comment line ``# api: <concept>: <text>``. What counts as a variant's code
 is its class, its base classes, and the module-level functions and classes they use, followed across
-``from tale_of_two.frameworks.<module> import ...``: a tag anywhere else in the module is not that
+``from tale_of_two.fit.frameworks.<module> import ...``: a tag anywhere else in the module is not that
 variant's. Everything is read with `ast` and `tokenize`, without importing any framework, so the table
 builds in the analysis environment.
 """
@@ -38,7 +38,7 @@ CONCEPTS = {
 OPTIONAL = {"article": "no"}  # concepts a variant may leave untagged, and what the table then says
 TAG = re.compile(r"#\s*api:\s*(\w+)(?::\s*(.*))?$")
 CODE = re.compile(r"`([^`]+)`")
-PACKAGE = "tale_of_two.frameworks"
+PACKAGE = "tale_of_two.fit.frameworks"
 
 
 class ApiError(ValueError):
@@ -249,7 +249,7 @@ def code_listings(runs: list[tuple[str, str]], frameworks_dir: Path = FRAMEWORKS
 def code_markdown(styles: dict[str, list[dict]]) -> str:
     parts = [
         "# The code of every run\n\nEach run's variant class, its base classes and the functions and classes they "
-        "use, copied from the modules that ran (`workflow/lib/tale_of_two/frameworks/`). Grouped by style; runs "
+        "use, copied from the modules that ran (`workflow/lib/tale_of_two/fit/frameworks/`). Grouped by style; runs "
         "that execute the same code share one listing.\n"
     ]
     for style, listings in styles.items():

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from tale_of_two.frameworks._keras import on_keras, select_backend
+from tale_of_two.fit.frameworks._keras import on_keras, select_backend
 
 keras = select_backend("torch")  # sets KERAS_BACKEND, then imports Keras
-from tale_of_two.frameworks import torch  # noqa: E402  (torch's device, threads and determinism settings)
-from tale_of_two.frameworks._keras_fit import Fit  # noqa: E402
-from tale_of_two.harness import Runtime  # noqa: E402
+from tale_of_two.fit.frameworks import torch  # noqa: E402  (torch's device, threads and determinism settings)
+from tale_of_two.fit.frameworks._keras_fit import Fit  # noqa: E402
+from tale_of_two.fit.harness import Runtime  # noqa: E402
 
 VERSION = f"keras {keras.__version__} (backend {keras.backend.backend()} {torch.VERSION})"
 

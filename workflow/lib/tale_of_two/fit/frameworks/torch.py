@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn, optim
 
-from tale_of_two.harness import DeviceUnavailable, MiniBatches, Runtime, Settings
+from tale_of_two.fit.harness import DeviceUnavailable, MiniBatches, Runtime, Settings
 
 VERSION = torch.__version__
 
@@ -84,7 +84,7 @@ class Scratch:
     def parameters(self) -> tuple[float, float]:
         return self.model.w.item(), self.model.b.item()  # api: read
 
-    def gradient_descent_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    def train_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         loss = squared_error(self.model(x), y)
         loss.backward()  # api: gradients
         with torch.no_grad():  # the update itself must not be recorded by autograd
@@ -95,7 +95,7 @@ class Scratch:
 
     def train(self, epochs: int, callback) -> None:
         for epoch in range(epochs):  # api: training
-            losses = [self.gradient_descent_step(x, y) for x, y in self.batches]
+            losses = [self.train_step(x, y) for x, y in self.batches]
             if not callback(self.batches.mean(losses)):
                 break
 
@@ -129,7 +129,7 @@ class Layers:
     def parameters(self) -> tuple[float, float]:
         return self.model.linear.weight.item(), self.model.linear.bias.item()  # api: read
 
-    def optimizer_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    def train_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         self.optimizer.zero_grad()  # api: zero_grad
         loss = self.loss_fn(self.model(x), y)
         loss.backward()  # api: gradients
@@ -138,7 +138,7 @@ class Layers:
 
     def train(self, epochs: int, callback) -> None:
         for epoch in range(epochs):  # api: training
-            losses = [self.optimizer_step(x, y) for x, y in self.batches]
+            losses = [self.train_step(x, y) for x, y in self.batches]
             if not callback(self.batches.mean(losses)):
                 break
 
@@ -158,7 +158,7 @@ class CompiledStep:
     # api: zero_grad: not needed: gradients are return values, nothing accumulates
 
     @staticmethod
-    def sgd_step(model: nn.Module, loss_fn, lr: float, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    def functional_train_step(model: nn.Module, loss_fn, lr: float, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         params = {name: param.detach() for name, param in model.named_parameters()}
 
         def loss_of(params):
@@ -170,16 +170,16 @@ class CompiledStep:
                 param -= lr * grads[name]  # api: update: SGD's rule, inside the graph
         return loss
 
-    def compile_step(self, loss_fn, lr: float, runtime: Runtime) -> None:
-        self.step = torch.compile(CompiledStep.sgd_step, fullgraph=True)  # api: training: step compiled whole
+    def compile_train_step(self, loss_fn, lr: float, runtime: Runtime) -> None:
+        self.compiled = torch.compile(self.functional_train_step, fullgraph=True)  # api: training: compiled whole
         # Inductor compiles in a pool of worker processes, one per CPU by default; held to the run's threads
         # (on 2 cores the pool's start-up cost more than it saved: measured 12.3 s against 6.7 s with 1).
         torch._inductor.config.compile_threads = runtime.threads
         self.loss_fn, self.lr = loss_fn, lr
         self.metrics_at_start = dynamo_metrics()
 
-    def compiled_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return self.step(self.model, self.loss_fn, self.lr, x, y)
+    def train_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.compiled(self.model, self.loss_fn, self.lr, x, y)
 
     def compile_stats(self) -> dict:
         graphs, breaks, compiles = dynamo_metrics()
@@ -212,16 +212,14 @@ def dynamo_metrics() -> tuple[int, int, list]:
 class ScratchCompiled(CompiledStep, Scratch):
     def __init__(self, x, y, settings: Settings, runtime: Runtime):
         super().__init__(x, y, settings, runtime)
-        self.compile_step(squared_error, self.lr, runtime)
-        self.gradient_descent_step = self.compiled_step
+        self.compile_train_step(squared_error, self.lr, runtime)
 
 
 class LayersCompiled(CompiledStep, Layers):
     # api: optimizer: none: SGD's update written out in the compiled step
     def __init__(self, x, y, settings: Settings, runtime: Runtime):
         super().__init__(x, y, settings, runtime)
-        self.compile_step(self.loss_fn, settings.lr, runtime)
-        self.optimizer_step = self.compiled_step
+        self.compile_train_step(self.loss_fn, settings.lr, runtime)
 
 
 VARIANTS = {

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tale_of_two.harness import MiniBatches, Runtime, Settings
+from tale_of_two.fit.harness import MiniBatches, Runtime, Settings
 
 VERSION = np.__version__
 
@@ -37,7 +37,7 @@ class Scratch:
     def parameters(self) -> tuple[float, float]:
         return float(self.w), float(self.b)  # api: read
 
-    def gradient_descent_step(self, x: np.ndarray, y: np.ndarray) -> np.float32:
+    def train_step(self, x: np.ndarray, y: np.ndarray) -> np.float32:
         residual = self.w * x + self.b - y  # api: forward
         # d/dw and d/db of mean((w x + b - y)^2), by hand
         grad_w = np.float32(2) * np.mean(residual * x)  # api: gradients: by hand
@@ -48,7 +48,7 @@ class Scratch:
 
     def train(self, epochs: int, callback) -> None:
         for epoch in range(epochs):  # api: training
-            losses = [self.gradient_descent_step(x, y) for x, y in self.batches]
+            losses = [self.train_step(x, y) for x, y in self.batches]
             if not callback(self.batches.mean(losses)):
                 break
 

@@ -1,6 +1,6 @@
 """The training harness: the variant fits, the harness times and records (benchopt's callback style).
 
-A framework is one module in `tale_of_two.frameworks` exposing:
+A framework is one module in `tale_of_two.fit.frameworks` exposing:
 
 * ``VERSION``: the framework's version string;
 * ``configure(device, threads)``: returns a `Runtime` for the device it will use, deterministic; a framework
@@ -19,7 +19,7 @@ A framework is one module in `tale_of_two.frameworks` exposing:
   toolchain, no torch.compile in this version), which make the run ``status: unsupported``.
 
 The lines of a variant's code that the API-differences table shows are tagged ``# api: <concept>``
-(see `tale_of_two.api`).
+(see `tale_of_two.analysis.api`).
 
 numpy and the standard library only: this runs inside the official framework images, and on the
 article's own Python 3.8 (no 3.9+ syntax or standard library here or in the framework modules).
@@ -44,7 +44,7 @@ from typing import Any, ContextManager
 
 import numpy as np
 
-from tale_of_two import data
+from tale_of_two.fit import data
 
 RESULT_SCHEMA_VERSION = 1
 # A loss this large has left any sensible basin: stop rather than overflow.
@@ -194,14 +194,14 @@ def spread(values: list[float]) -> dict[str, float | int]:
 
 
 def load_framework(framework: str):
-    """Import `tale_of_two.frameworks.<framework>`, timing the import (the framework's cold start)."""
+    """Import `tale_of_two.fit.frameworks.<framework>`, timing the import (the framework's cold start)."""
     start = time.perf_counter()
     try:
-        module = importlib.import_module(f"tale_of_two.frameworks.{framework}")
+        module = importlib.import_module(f"tale_of_two.fit.frameworks.{framework}")
     except ModuleNotFoundError as error:
-        if error.name == f"tale_of_two.frameworks.{framework}":
+        if error.name == f"tale_of_two.fit.frameworks.{framework}":
             raise ValueError(
-                f"unknown framework {framework!r}: no module tale_of_two/frameworks/{framework}.py"
+                f"unknown framework {framework!r}: no module tale_of_two/fit/frameworks/{framework}.py"
             ) from None
         raise
     return module, time.perf_counter() - start

@@ -3,9 +3,9 @@
 cProfile sees every Python function and every call into native code (a "built-in method"), with who
 called whom. Each function's own time (not counting what it calls) is put in one group:
 
-* harness: our timing and bookkeeping (`tale_of_two/harness.py`), and anything it calls;
+* harness: our timing and bookkeeping (`tale_of_two/fit/harness.py`), and anything it calls;
 * data pipeline: tf.data and Keras's data adapters and epoch iterators, and anything they call;
-* variant code: the article's lines (`tale_of_two/frameworks/`);
+* variant code: the article's lines (`tale_of_two/fit/frameworks/`);
 * framework Python/dispatch: the framework's own Python (and the standard library it calls): dispatch,
   tracing checks, bookkeeping;
 * kernels (native): calls into C/C++, the kernels plus the C++ dispatch in front of them (cProfile cannot
@@ -29,7 +29,7 @@ import time
 
 import numpy as np
 
-from tale_of_two import harness
+from tale_of_two.fit import harness
 
 GROUPS = ("variant code", "framework Python/dispatch", "kernels (native)", "data pipeline", "harness", "other")
 CONTEXT_GROUPS = ("harness", "data pipeline")  # groups a callee inherits from its caller
@@ -41,9 +41,9 @@ def own_group(function: tuple[str, int, str]) -> str:
     """The group a function's own code belongs to, from where it is defined."""
     path, _, name = function
     path = path.replace(os.sep, "/")
-    if path.endswith("tale_of_two/harness.py"):
+    if path.endswith("tale_of_two/fit/harness.py"):
         return "harness"
-    if "tale_of_two/frameworks/" in path:
+    if "tale_of_two/fit/frameworks/" in path:
         return "variant code"
     if DATA_PIPELINE.search(path):
         return "data pipeline"

@@ -20,7 +20,7 @@ import jax
 # ask whether they have started, and asking after the fact is too late to size the pool.
 from jax._src import xla_bridge
 
-from tale_of_two.harness import DeviceUnavailable, Runtime
+from tale_of_two.fit.harness import DeviceUnavailable, Runtime
 
 # Bit-for-bit repeatable GPU kernels (XLA:CPU is deterministic already). Read when the backends start.
 DETERMINISM_FLAG = "--xla_gpu_deterministic_ops=true"

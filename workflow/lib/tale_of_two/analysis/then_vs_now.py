@@ -1,7 +1,7 @@
 """The article's runs in two eras, side by side: its own 2020 frameworks ("then") and today's ("now").
 
 From the config to the runs of both eras, and from their result documents (and the idiom records of
-tale_of_two.idioms) to results/then_vs_now.{csv,md,html} and results/plots/then_vs_now.png.
+tale_of_two.fit.idioms) to results/then_vs_now.{csv,md,html} and results/plots/then_vs_now.png.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tale_of_two.idioms import classify
+from tale_of_two.fit.idioms import classify
 
 ERAS = ("then", "now")
 # Two eras "agree" when, from the same start with the same settings, the loss at every epoch is the same
@@ -346,7 +346,7 @@ def plot_epoch_times(frame: pd.DataFrame, path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from tale_of_two.plots import save
+    from tale_of_two.analysis.plots import save
 
     runs = list(dict.fromkeys(frame["run"]))
     fig, ax = plt.subplots(figsize=(10, 1.6 + 0.8 * len(runs)), dpi=120)

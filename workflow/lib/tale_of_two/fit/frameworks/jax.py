@@ -9,12 +9,12 @@ import jax.numpy as jnp
 import optax
 from flax import nnx
 
-from tale_of_two.frameworks._xla_cpu import configure_jax as configure  # noqa: F401  (the framework's configure)
-from tale_of_two.harness import MiniBatches, Runtime, Settings
+from tale_of_two.fit.frameworks._xla_cpu import configure_jax as configure  # noqa: F401  (the framework's configure)
+from tale_of_two.fit.harness import MiniBatches, Runtime, Settings
 
 VERSION = jax.__version__
 
-# XLA compilations in this process, by function ("jit(sgd_step)"): counted from JAX's public monitoring events.
+# XLA compilations in this process, by function ("jit(scratch_train_step)"): from JAX's public monitoring events.
 XLA_COMPILES: collections.Counter = collections.Counter()
 
 
@@ -61,7 +61,7 @@ def squared_error(params: dict[str, jax.Array], x: jax.Array, y: jax.Array) -> j
 
 
 @jax.jit
-def sgd_step(params: dict[str, jax.Array], x: jax.Array, y: jax.Array, lr: jax.Array):
+def scratch_train_step(params: dict[str, jax.Array], x: jax.Array, y: jax.Array, lr: jax.Array):
     """One step: loss and gradients in one pass, then w <- w - lr * dw for every leaf. Pure: returns new params."""
     loss, grads = jax.value_and_grad(squared_error)(params, x, y)  # api: gradients: a pytree shaped like `params`
     return jax.tree.map(lambda param, grad: param - lr * grad, params, grads), loss  # api: update: new arrays
@@ -69,7 +69,7 @@ def sgd_step(params: dict[str, jax.Array], x: jax.Array, y: jax.Array, lr: jax.A
 
 class Scratch(JitStep):
     LOSS = "mse"
-    STEP = "jit(sgd_step)"
+    STEP = "jit(scratch_train_step)"
     # api: zero_grad: not needed: gradients are return values, nothing accumulates
     # api: optimizer: none: naive gradient descent
 
@@ -92,19 +92,20 @@ class Scratch(JitStep):
 
     def train(self, epochs: int, callback) -> None:
         for epoch in range(epochs):  # api: training: each step compiled by `jax.jit`
-            losses = []
-            for x, y in self.batches:
-                self.params, loss = sgd_step(self.params, x, y, self.lr)  # arrays are immutable: rebind
-                losses.append(loss)
+            losses = [self.train_step(x, y) for x, y in self.batches]
             if not callback(self.batches.mean(losses)):
                 break
+
+    def train_step(self, x: jax.Array, y: jax.Array) -> jax.Array:
+        self.params, loss = scratch_train_step(self.params, x, y, self.lr)  # arrays are immutable: rebind
+        return loss
 
 
 # --- layers: flax nnx.Linear, optax.sgd, optax's squared error -------------------------------------------
 
 
 @nnx.jit
-def train_step(model: nnx.Linear, optimizer: nnx.Optimizer, x: jax.Array, y: jax.Array) -> jax.Array:
+def layers_train_step(model: nnx.Linear, optimizer: nnx.Optimizer, x: jax.Array, y: jax.Array) -> jax.Array:
     def loss_fn(model: nnx.Linear) -> jax.Array:
         return optax.losses.squared_error(model(x), y).mean()  # api: loss
 
@@ -115,7 +116,7 @@ def train_step(model: nnx.Linear, optimizer: nnx.Optimizer, x: jax.Array, y: jax
 
 class Layers(JitStep):
     LOSS = "mse"
-    STEP = "jit(train_step)"
+    STEP = "jit(layers_train_step)"
     # api: model: `nnx.Linear` itself: NNX modules hold their parameters, like torch's
     # api: forward: `model(x)`
     # api: zero_grad: not needed: gradients are return values, nothing accumulates
@@ -130,7 +131,7 @@ class Layers(JitStep):
             self.model.bias.value = jnp.full((1,), init[1], jnp.float32)
         self.optimizer = nnx.Optimizer(self.model, optax.sgd(settings.lr), wrt=nnx.Param)  # api: optimizer
         # nnx.jit walks the model and optimizer graphs on every call; cached_partial walks them once.
-        self.step = nnx.cached_partial(train_step, self.model, self.optimizer)
+        self.train_step = nnx.cached_partial(layers_train_step, self.model, self.optimizer)
         jax.block_until_ready((self.batches.pairs, nnx.state(self.model)))
         self.count_compiles()
 
@@ -139,7 +140,7 @@ class Layers(JitStep):
 
     def train(self, epochs: int, callback) -> None:
         for epoch in range(epochs):  # api: training: each step compiled by `nnx.jit`
-            losses = [self.step(x, y) for x, y in self.batches]
+            losses = [self.train_step(x, y) for x, y in self.batches]
             if not callback(self.batches.mean(losses)):
                 break
 

@@ -7,8 +7,8 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")  # keep job logs to warnings and errors
 import tensorflow as tf  # noqa: E402
 
-from tale_of_two.frameworks._keras_fit import Fit, build_model, set_random_seed  # noqa: E402
-from tale_of_two.harness import DeviceUnavailable, MiniBatches, Runtime, Settings  # noqa: E402
+from tale_of_two.fit.frameworks._keras_fit import Fit, build_model, set_random_seed  # noqa: E402
+from tale_of_two.fit.harness import DeviceUnavailable, MiniBatches, Runtime, Settings  # noqa: E402
 
 keras = tf.keras
 VERSION = tf.__version__
@@ -99,7 +99,7 @@ class Scratch:
     def parameters(self) -> tuple[float, float]:
         return float(self.model.w.numpy()), float(self.model.b.numpy())  # api: read
 
-    def gradient_descent_step(self, x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
+    def train_step(self, x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
         with tf.GradientTape() as tape:  # api: gradients: records the forward pass to differentiate it
             loss = squared_error(self.model(x), y)
         dw, db = tape.gradient(loss, [self.model.w, self.model.b])  # api: gradients
@@ -109,7 +109,7 @@ class Scratch:
 
     def train(self, epochs: int, callback) -> None:
         for epoch in range(epochs):  # api: training
-            losses = [self.gradient_descent_step(x, y) for x, y in self.batches]
+            losses = [self.train_step(x, y) for x, y in self.batches]
             if not callback(self.batches.mean(losses)):
                 break
 
@@ -129,7 +129,7 @@ class Layers:
     def parameters(self) -> tuple[float, float]:
         return float(self.model.dense.kernel.numpy()[0, 0]), float(self.model.dense.bias.numpy()[0])  # api: read
 
-    def optimizer_step(self, x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
+    def train_step(self, x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
         with tf.GradientTape() as tape:  # api: gradients
             loss = tf.reduce_mean(tf.losses.mse(y, self.model(x)))  # api: loss
         grads = tape.gradient(loss, self.model.trainable_variables)  # api: gradients
@@ -138,7 +138,7 @@ class Layers:
 
     def train(self, epochs: int, callback) -> None:
         for epoch in range(epochs):  # api: training
-            losses = [self.optimizer_step(x, y) for x, y in self.batches]
+            losses = [self.train_step(x, y) for x, y in self.batches]
             if not callback(self.batches.mean(losses)):
                 break
 
@@ -158,16 +158,15 @@ class TracedStep:
     COMPILED = True
     JIT_COMPILE = False
 
-    def trace(self, step):
+    def trace_train_step(self) -> None:
         # jit_compile only where asked: TensorFlow < 2.5 calls it experimental_compile.
         options = {"jit_compile": True} if self.JIT_COMPILE else {}
-        self.step = tf.function(step, **options)  # api: training: `tf.function`
-        return self.step
+        self.train_step = tf.function(self.train_step, **options)  # api: training: `tf.function`
 
     def compile_stats(self) -> dict | None:
-        if not hasattr(self.step, "experimental_get_tracing_count"):  # TensorFlow < 2.4 does not count its traces
+        if not hasattr(self.train_step, "experimental_get_tracing_count"):  # TensorFlow < 2.4 does not count its traces
             return None
-        traces = self.step.experimental_get_tracing_count()
+        traces = self.train_step.experimental_get_tracing_count()
         return {
             "compiler": "tf.function(jit_compile=True): XLA" if self.JIT_COMPILE else "tf.function: graph executor",
             "graphs": traces,
@@ -179,14 +178,14 @@ class TracedStep:
 class ScratchGraph(TracedStep, Scratch):
     def __init__(self, *args):
         super().__init__(*args)
-        self.gradient_descent_step = self.trace(self.gradient_descent_step)
+        self.trace_train_step()
 
 
 class LayersGraph(TracedStep, Layers):
     def __init__(self, *args):
         super().__init__(*args)
         self.optimizer.build(self.model.trainable_variables)  # its variables must exist before tracing
-        self.optimizer_step = self.trace(self.optimizer_step)
+        self.trace_train_step()
 
 
 class ScratchXla(ScratchGraph):

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import jax
 
-from tale_of_two.frameworks._keras import on_keras, select_backend
-from tale_of_two.frameworks._xla_cpu import configure_jax
-from tale_of_two.harness import Runtime
+from tale_of_two.fit.frameworks._keras import on_keras, select_backend
+from tale_of_two.fit.frameworks._xla_cpu import configure_jax
+from tale_of_two.fit.harness import Runtime
 
 keras = select_backend("jax")  # sets KERAS_BACKEND, then imports Keras
-from tale_of_two.frameworks._keras_fit import Fit  # noqa: E402
+from tale_of_two.fit.frameworks._keras_fit import Fit  # noqa: E402
 
 VERSION = f"keras {keras.__version__} (backend {keras.backend.backend()} {jax.__version__})"
 

@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import nnls
 
-from tale_of_two import harness, plots
-from tale_of_two.summary import compile_counts, cv_between_repeats, number
+from tale_of_two.analysis import plots
+from tale_of_two.analysis.summary import compile_counts, cv_between_repeats, number
+from tale_of_two.fit import harness
 
 REFERENCE = ("numpy", "scratch")
 BYTES_PER_POINT = 8  # x and y, float32: what a full-batch epoch must read at least once

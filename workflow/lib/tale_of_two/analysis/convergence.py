@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from tale_of_two import plots
-from tale_of_two.summary import OPTIMUM_OF_LOSS, line_errors
+from tale_of_two.analysis import plots
+from tale_of_two.analysis.summary import OPTIMUM_OF_LOSS, line_errors
 
 THRESHOLDS = (1e-2, 1e-4, 1e-6)
 
