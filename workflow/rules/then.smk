@@ -46,7 +46,10 @@ rule idioms:
         arrays="results/data/dataset.npz",
         metadata="results/data/dataset.json",
         script=WORKFLOW_DIR / "scripts" / "idioms.py",
-        code=[WORKFLOW_DIR / "lib" / "tale_of_two" / "fit" / f"{name}.py" for name in ("idioms", "era")],
+        code=[
+            WORKFLOW_DIR / "lib" / "tale_of_two" / "fit" / f"{name}.py"
+            for name in ("idioms", "era")
+        ],
     output:
         "results/then_vs_now/idioms/{era}.json",
     log:
