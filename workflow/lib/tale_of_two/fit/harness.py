@@ -1,25 +1,7 @@
 """The training harness: the variant fits, the harness times and records (benchopt's callback style).
 
-A framework is one module in `tale_of_two.fit.frameworks` exposing:
-
-* ``VERSION``: the framework's version string;
-* ``configure(device, threads)``: returns a `Runtime` for the device it will use, deterministic; a framework
-  that can also run non-deterministically takes ``deterministic=False`` too (asked only when a run sets
-  ``deterministic: false``);
-* ``VARIANTS``: ``{name: class}``. A variant class declares ``LOSS`` ("mse" or "mae") and has
-  - ``__init__(x, y, settings, runtime)``: builds the model and its optimizer;
-  - ``train(epochs, callback)``: the article's ``for epoch in range(epochs):`` loop, calling
-    ``callback(loss)`` after every epoch and stopping when it returns False;
-  - ``parameters()``: ``(w, b)`` as floats;
-  - optionally, where it compiles, ``compile_stats()``: what its compiler did since the variant was built,
-    ``{"compiler": str, "graphs": int, "graph_breaks": int | None, "recompilations": int | None, ...}``
-    (None where the compiler has no such notion), recorded per repeat in the result's ``compile``.
-  A variant marked ``COMPILED = True`` needs a compiler; its module then defines
-  ``compiler_unavailable(error)``: True for the errors that mean "this compiler cannot run here" (no C++
-  toolchain, no torch.compile in this version), which make the run ``status: unsupported``.
-
-The lines of a variant's code that the API-differences table shows are tagged ``# api: <concept>``
-(see `tale_of_two.analysis.api`).
+What a framework module and a variant class provide (the framework contract), and how to add one, is
+written once, in docs/contract.md at the repository's root.
 
 numpy and the standard library only: this runs inside the official framework images, and on the
 article's own Python 3.8 (no 3.9+ syntax or standard library here or in the framework modules).

@@ -1,0 +1,416 @@
+"""Write the documents' measured tables from result files, and check the documents: tables sealed, links whole.
+
+A page holds a generated section between two markers, named after the generator that writes it:
+
+    <!-- doc_tables:runs:start -->
+    ...what the generator wrote...
+    <!-- doc_tables:runs:end sha256:0123456789abcdef -->
+
+The end marker carries the first 16 hex digits of the sha256 of what lies between the markers, so that a hand
+edit shows. Any page of PAGES may hold sections; a section may appear in several pages. After a run, from the
+project root:
+
+    .venv/bin/python tools/doc_tables.py runs              # rewrite every `runs` section from results/
+    .venv/bin/python tools/doc_tables.py                   # every section (each generator needs its run)
+    .venv/bin/python tools/doc_tables.py --print runs      # print the section instead
+    .venv/bin/python tools/doc_tables.py --check runs      # exit 1 if the pages differ from results/
+    .venv/bin/python tools/doc_tables.py --verify          # no results needed: exit 1 if a section was edited
+                                                           # by hand or a relative link (file or #anchor) is broken
+
+The generators (GENERATORS), each from the result files of the run it describes:
+- `runs`: the default run (`snakemake --cores 2`): results/summary.csv (one row per run, in the pipeline's
+  order), results/runs/*/*.json (when, and on what machine), results/data/dataset.json (the optima) and, where
+  present, benchmarks/train/*/*.tsv (each training job's wall time, as Snakemake measured it);
+- `time_to_solution`: a run with `--configfile config/converged.yaml`: the same result files and
+  results/data/dataset.npz, through `tale_of_two.analysis.convergence`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "workflow" / "lib"))
+
+from tale_of_two.analysis import convergence  # noqa: E402
+from tale_of_two.analysis.summary import START, equivalence, trained_rows  # noqa: E402
+from tale_of_two.fit import data  # noqa: E402
+
+# The pages whose generated sections and relative links are checked, relative to the repository root.
+PAGE_GLOBS = ("README.md", "docs/*.md", "config/README.md", "tests/README.md", "containers/README.md")
+SECTION = re.compile(
+    r"<!-- doc_tables:(?P<name>\w+):start -->\n(?P<body>.*?)\n?"
+    r"<!-- doc_tables:(?P<end>\w+):end(?: sha256:(?P<seal>[0-9a-f]*))? -->",
+    re.DOTALL,
+)
+MARKER = re.compile(r"<!-- doc_tables:(\w+):(start|end)\b")
+
+
+class TablesError(ValueError):
+    """Missing or inconsistent input, or a malformed page: the message names the file."""
+
+
+def pages(root: Path = ROOT) -> list[Path]:
+    found = []
+    for pattern in PAGE_GLOBS:
+        found += sorted(root.glob(pattern))
+    return found
+
+
+# --- reading a run -------------------------------------------------------------------------------------------
+
+
+def read_inputs(root: Path) -> tuple[pd.DataFrame, list[dict], dict, dict[str, float]]:
+    results_dir = root / "results"
+    summary_path = results_dir / "summary.csv"
+    if not summary_path.exists():
+        raise TablesError(f"{summary_path}: missing; run `.venv/bin/snakemake --cores 2` first")
+    table = pd.read_csv(summary_path)
+    runs = trained_rows(table)
+    results = []
+    for framework, variant in zip(runs["framework"], runs["variant"], strict=True):
+        path = results_dir / "runs" / framework / f"{variant}.json"
+        if not path.exists():
+            raise TablesError(f"{path}: missing, but {summary_path} has a row for {framework}/{variant}")
+        results.append(json.loads(path.read_text()))
+    metadata = json.loads((results_dir / "data" / "dataset.json").read_text())
+    job_seconds = {}
+    for framework, variant in zip(runs["framework"], runs["variant"], strict=True):
+        path = root / "benchmarks" / "train" / framework / f"{variant}.tsv"
+        if path.exists():
+            job_seconds[f"{framework}/{variant}"] = float(pd.read_csv(path, sep="\t")["s"].iloc[0])
+    return table, results, metadata, job_seconds
+
+
+def machine_line(results: list[dict]) -> str:
+    """When and where the runs ran, from what each result recorded about itself."""
+    finished = sorted(r["finished_utc"] for r in results)
+    environments = {
+        (e.get("platform"), e.get("machine"), e.get("cpu_count"), e.get("python"), e.get("numpy"))
+        for e in (r["environment"] for r in results)
+    }
+    where = "; ".join(
+        f"{platform}, {machine}, {cpus} CPUs, Python {python}, numpy {numpy}"
+        for platform, machine, cpus, python, numpy in sorted(environments, key=str)
+    )
+    threads = sorted({r["threads"] for r in results})
+    devices = sorted({r["device"] for r in results})
+    return (
+        f"Runs finished {finished[0][:16].replace('T', ' ')} to {finished[-1][:16].replace('T', ' ')} UTC on {where}; "
+        f"{'/'.join(map(str, threads))} thread(s) per framework, device {', '.join(devices)}."
+    )
+
+
+def load_line(results: list[dict]) -> str:
+    """The machine's load as each run started (1-minute load average, as the result recorded it)."""
+    loads = [r["environment"]["load_average"][0] for r in results if r["environment"].get("load_average")]
+    if not loads:
+        return "The results recorded no load average."
+    return (
+        f"Load average (1 min) as the runs started: {min(loads):.1f} to {max(loads):.1f} "
+        f"(one job at a time is a load of about 1)."
+    )
+
+
+# --- the generators ------------------------------------------------------------------------------------------
+
+
+def run_rows(table: pd.DataFrame, job_seconds: dict[str, float]) -> str:
+    runs = trained_rows(table)
+    lines = [
+        "| run | start | epochs | ms per epoch, median [IQR] | training job, s | fitted w, b | final loss | version |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for _, row in runs.iterrows():
+        name = f"{row['framework']}/{row['variant']}"
+        if row["status"] != "ok":
+            lines.append(f"| {name} | {START.get(row['init'], '')} | {row['status']} | | | | | |")
+            continue
+        epoch = (
+            f"{1e3 * row['epoch_time_s']:.3g} [{1e3 * row['epoch_time_q1_s']:.3g}, {1e3 * row['epoch_time_q3_s']:.3g}]"
+        )
+        job = f"{job_seconds[name]:.1f}" if name in job_seconds else ""
+        cells = [
+            name,
+            START.get(row["init"], ""),
+            f"{row['epochs_run']:.0f}",
+            epoch,
+            job,
+            f"{row['w']:.5f}, {row['b']:.5f}",
+            f"{row['final_loss']:.4f} ({row['loss_name'].upper()})",
+            str(row["framework_version"]),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def agreement_line(results: list[dict]) -> str:
+    pairs = equivalence(results)
+    if pairs.empty:
+        return "No two runs share a variant, a start and settings: nothing to compare epoch by epoch."
+    parts = []
+    for variant, group in pairs.groupby("variant", sort=False):
+        frameworks = sorted(set(group["framework_a"]) | set(group["framework_b"]))
+        parts.append(
+            f"`{variant}` ({', '.join(frameworks)}) to a relative {group['max_rel_loss_diff'].max():.1e} "
+            f"in the loss and {max(group['w_diff'].max(), group['b_diff'].max()):.1e} in w and b"
+        )
+    return "From the same start, runs of one variant agree at every epoch: " + "; ".join(parts) + "."
+
+
+def runs_section(root: Path) -> str:
+    """The default run: machine, one row per run, the optima, how closely frameworks agree."""
+    table, results, metadata, job_seconds = read_inputs(root)
+    ols, lad = metadata["ols"], metadata["lad"]
+    total = sum(job_seconds.values())
+    lines = [
+        "<!-- Generated by tools/doc_tables.py from results/ and benchmarks/: rerun it, do not edit. -->",
+        machine_line(results),
+        "",
+        f"n = {metadata['n']}; steady-state time per epoch over {results[0]['timings']['repeats']} repeats, warm-up "
+        "excluded; *training job*: the job's wall time as Snakemake measured it (import, setup, every repeat); "
+        "*start*: the shared draw of w and b, or the framework's own initialiser.",
+        "",
+        run_rows(table, job_seconds),
+        "",
+        f"OLS is w = {ols['w']:.5f}, b = {ols['b']:.5f} (MSE {ols['mse']:.4f}); "
+        f"LAD is w = {lad['w']:.5f}, b = {lad['b']:.5f} (MAE {lad['mae']:.4f}). " + agreement_line(results),
+    ]
+    if job_seconds:
+        lines.append(f"The {len(job_seconds)} training jobs took {total:.0f} s together (they run one at a time).")
+    return "\n".join(lines)
+
+
+def power_of_ten(threshold: float) -> str:
+    return f"1e{math.log10(threshold):.0f}"
+
+
+def time_to_solution_section(root: Path) -> str:
+    """Training wall time of each run to 1e-2, 1e-4 and 1e-6 of the optimum of its own loss."""
+    _, results, metadata, _ = read_inputs(root)
+    arrays_path = root / "results" / "data" / "dataset.npz"
+    try:
+        arrays = data.load(arrays_path, expected_sha256=metadata["sha256"])
+    except data.DatasetError as error:
+        raise TablesError(str(error)) from error
+    table = convergence.time_to_solution(results, metadata, arrays["x"], arrays["y"])
+    settings = {f"{r['framework']}/{r['variant']}": r["settings"] for r in results}
+    header = (
+        "| run | loss | lr, epochs | " + " | ".join(map(power_of_ten, convergence.THRESHOLDS)) + " | best reached |"
+    )
+    lines = [header, "|---" * (len(convergence.THRESHOLDS) + 4) + "|"]
+    for _, row in table.iterrows():
+        run = settings[row["run"]]
+        cells = [
+            row["run"],
+            row["loss"].upper(),
+            f"{run['lr']:g}, {run['epochs']}",
+            *(
+                "not reached"
+                if pd.isna(row[f"epoch@{t:g}"])
+                else f"{row[f's@{t:g}']:.3g} s (epoch {row[f'epoch@{t:g}']:.0f})"
+                for t in convergence.THRESHOLDS
+            ),
+            f"{row['best']:.1e}",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(
+        [
+            "<!-- Generated by tools/doc_tables.py from results/ of a converged run: rerun it, do not edit. -->",
+            machine_line(results) + " " + load_line(results),
+            "",
+            "Training wall time each run took to bring its loss within a relative suboptimality of "
+            + " / ".join(map(power_of_ten, convergence.THRESHOLDS))
+            + " of the optimum of that loss (OLS's MSE, LAD's MAE), and the epoch it got there; first repeat, first "
+            "epoch and any compiling included. *best reached*: the lowest relative suboptimality of any epoch "
+            "(below 0 where float32 rounding lands under the float64 optimum).",
+            "",
+            *lines,
+        ]
+    )
+
+
+GENERATORS: dict[str, Callable[[Path], str]] = {
+    "runs": runs_section,
+    "time_to_solution": time_to_solution_section,
+}
+
+
+# --- the pages -----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Section:
+    name: str
+    body: str
+    seal: str
+    start: int
+    end: int
+
+
+def seal(body: str) -> str:
+    return hashlib.sha256(body.encode()).hexdigest()[:16]
+
+
+def render(name: str, body: str) -> str:
+    return f"<!-- doc_tables:{name}:start -->\n{body}\n<!-- doc_tables:{name}:end sha256:{seal(body)} -->"
+
+
+def sections(text: str, page: str = "page") -> list[Section]:
+    """The generated sections of a page, in order; a marker without its pair is an error naming the page."""
+    found = []
+    for match in SECTION.finditer(text):
+        if match["end"] != match["name"]:
+            raise TablesError(f"{page}: section {match['name']!r} ends with the end marker of {match['end']!r}")
+        found.append(Section(match["name"], match["body"], match["seal"] or "", match.start(), match.end()))
+    markers = len(MARKER.findall(text))
+    if markers != 2 * len(found):
+        raise TablesError(f"{page}: {markers} doc_tables markers, {len(found)} whole sections: a marker lacks its pair")
+    return found
+
+
+def replace_sections(text: str, bodies: dict[str, str], page: str = "page") -> str:
+    """The page with every section named in `bodies` rewritten (and sealed); other text untouched."""
+    for section in reversed(sections(text, page)):
+        if section.name in bodies:
+            text = text[: section.start] + render(section.name, bodies[section.name]) + text[section.end :]
+    return text
+
+
+def seal_problems(root: Path = ROOT) -> list[str]:
+    """Sections edited by hand since their generator wrote them, or named after no generator."""
+    problems = []
+    for path in pages(root):
+        name = path.relative_to(root)
+        try:
+            found = sections(path.read_text(), str(name))
+        except TablesError as error:
+            problems.append(str(error))
+            continue
+        for section in found:
+            if section.name not in GENERATORS:
+                problems.append(f"{name}: section {section.name!r} names no generator (known: {', '.join(GENERATORS)})")
+            elif section.seal != seal(section.body):
+                problems.append(
+                    f"{name}: section {section.name!r} differs from what its generator wrote (edited by hand?): "
+                    f"rerun `tools/doc_tables.py {section.name}` on the run it describes"
+                )
+    return problems
+
+
+# --- links ---------------------------------------------------------------------------------------------------
+
+FENCE = re.compile(r"^(```|~~~).*?^\1", re.DOTALL | re.MULTILINE)
+CODE_SPAN = re.compile(r"(`+)(?:(?!\1).)+?\1", re.DOTALL)
+LINK = re.compile(r"!?\[(?:[^\[\]]|\[[^\]]*\])*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+REFERENCE = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s+\"[^\"]*\")?\s*$", re.MULTILINE)
+HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
+HTML_ANCHOR = re.compile(r"<a\s+(?:id|name)=\"([^\"]+)\"")
+SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+
+
+def prose(text: str) -> str:
+    """The text a reader sees as links: code blocks and code spans taken out."""
+    return CODE_SPAN.sub("", FENCE.sub("", text))
+
+
+def slug(heading: str) -> str:
+    """GitHub's anchor for a heading: its text, lower case, punctuation dropped, spaces as hyphens."""
+    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", heading)  # a link: its text
+    text = re.sub(r"<[^>]+>", "", text).replace("`", "").strip().lower()
+    return re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
+
+
+def anchors(text: str) -> set[str]:
+    found: set[str] = set()
+    counts: dict[str, int] = {}
+    for heading in HEADING.findall(FENCE.sub("", text)):
+        base = slug(heading)
+        found.add(base if base not in counts else f"{base}-{counts[base]}")
+        counts[base] = counts.get(base, 0) + 1
+    return found | set(HTML_ANCHOR.findall(text))
+
+
+def broken_links(root: Path = ROOT) -> list[str]:
+    """Every relative link of every page whose file, or #anchor in a Markdown file, does not exist."""
+    root = root.resolve()
+    problems = []
+    for path in pages(root):
+        text = prose(path.read_text())
+        for target in LINK.findall(text) + REFERENCE.findall(text):
+            if SCHEME.match(target):
+                continue
+            file_part, _, anchor = target.partition("#")
+            where = f"{path.relative_to(root)}: link {target!r}"
+            linked = (path.parent / file_part).resolve() if file_part else path
+            if not linked.is_relative_to(root):
+                problems.append(f"{where} leads out of the repository")
+            elif not linked.exists():
+                problems.append(f"{where}: no file {linked.relative_to(root)}")
+            elif anchor and linked.suffix == ".md" and anchor not in anchors(linked.read_text()):
+                problems.append(f"{where}: no heading #{anchor} in {linked.relative_to(root)}")
+    return problems
+
+
+# --- the command ---------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "names", nargs="*", metavar="SECTION", help=f"sections to write (default all: {', '.join(GENERATORS)})"
+    )
+    parser.add_argument("--root", type=Path, default=Path.cwd(), help="where results/ and benchmarks/ are")
+    parser.add_argument("--pages", type=Path, default=ROOT, help="the repository whose pages are written")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--print", action="store_true", help="print the sections, change nothing")
+    mode.add_argument("--check", action="store_true", help="exit 1 if a page's sections differ from the results")
+    mode.add_argument("--verify", action="store_true", help="exit 1 if a section was edited or a link is broken")
+    args = parser.parse_args(argv)
+    if args.verify:
+        problems = seal_problems(args.pages) + broken_links(args.pages)
+        for problem in problems:
+            print(f"doc_tables: {problem}", file=sys.stderr)
+        return 1 if problems else 0
+    unknown = [name for name in args.names if name not in GENERATORS]
+    if unknown:
+        parser.error(f"unknown section {unknown[0]!r}; known: {', '.join(GENERATORS)}")
+    names = args.names or list(GENERATORS)
+    try:
+        bodies = {name: GENERATORS[name](args.root) for name in names}
+        if args.print:
+            print("\n\n".join(render(name, body) for name, body in bodies.items()))
+            return 0
+        updates = {}
+        for path in pages(args.pages):
+            text = path.read_text()
+            updated = replace_sections(text, bodies, str(path))
+            if updated != text:
+                updates[path] = updated
+            names = [name for name in names if name not in {s.name for s in sections(text, str(path))}]
+        if names:
+            raise TablesError(f"no page has a section {names[0]!r}")
+    except TablesError as error:
+        print(f"doc_tables: {error}", file=sys.stderr)
+        return 2
+    if args.check:
+        for path in updates:
+            print(f"{path}: its measured tables differ from {args.root / 'results'}", file=sys.stderr)
+        return 1 if updates else 0
+    for path, text in updates.items():
+        path.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
