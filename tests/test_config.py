@@ -6,7 +6,14 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from tale_of_two.config import ConfigError, declared_variants, resolve_bench_runs, resolve_runs
+from tale_of_two.config import (
+    ConfigError,
+    available_frameworks,
+    check_environment_files,
+    declared_variants,
+    resolve_bench_runs,
+    resolve_runs,
+)
 
 DEFAULT = yaml.safe_load((ROOT / "config/config.yaml").read_text())
 
@@ -110,3 +117,15 @@ def test_bench_size_smaller_than_a_batch_is_named():
     cfg = config(bench__sizes=[10, 1000], bench__training={"batch_size": 100, "epochs": 20, "warmup_epochs": 2})
     with pytest.raises(ConfigError, match=r"bench \(n = 10\): runs\.numpy\.scratch: batch_size 100 is larger"):
         resolve_bench_runs(cfg)
+
+
+def test_every_framework_has_its_environment_file():
+    check_environment_files(available_frameworks())
+
+
+def test_a_framework_without_its_environment_file_is_named(tmp_path):
+    (tmp_path / "numpy.yaml").write_text("dependencies: [numpy]\n")
+    check_environment_files(["numpy"], tmp_path)
+    with pytest.raises(ConfigError, match=r"no environment file for framework 'mine' \(.*/mine\.yaml\)") as error:
+        check_environment_files(["numpy", "mine"], tmp_path)
+    assert "'numpy'" not in str(error.value)

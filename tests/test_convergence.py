@@ -45,3 +45,28 @@ def test_suboptimality_plot_is_a_png(optimum, metadata, arrays, tmp_path):
     path = tmp_path / "suboptimality.png"
     convergence.plot_suboptimality([with_history(optimum, [1.0, 1e-3, 0.0])], metadata, arrays["x"], arrays["y"], path)
     assert matplotlib.image.imread(path).shape[:2] == (660, 1320)
+
+
+def test_each_loss_s_thresholds_are_drawn_from_its_own_optimum(optimum, metadata, arrays, tmp_path, monkeypatch):
+    """suboptimality.png: every panel's dotted lines are 1e-2, 1e-4, 1e-6 times the optimum of the loss of the
+    runs drawn on it (the LAD MAE for MAE runs, not the OLS MSE: 0.11 against 0.018 on these data)."""
+    figures = []
+    monkeypatch.setattr(convergence.plots, "save", lambda fig, path: figures.append(fig))
+    mae_optimum = convergence.optimum_loss("mae", metadata, arrays["x"], arrays["y"])
+    mse_run = with_history(optimum, [1.0, 1e-3, 1e-5])
+    mae_run = with_history(mae_optimum, [1.0, 1e-3, 1e-5])
+    mae_run.update(framework="tensorflow", variant="fit", loss_name="mae")
+    convergence.plot_suboptimality([mse_run, mae_run], metadata, arrays["x"], arrays["y"], tmp_path / "s.png")
+    optima = {"torch/scratch": optimum, "tensorflow/fit": mae_optimum}
+    panels = 0
+    for ax in figures[0].axes:
+        runs = {name for line in ax.get_lines() for name in optima if line.get_label().startswith(name)}
+        if not runs:
+            continue
+        panels += 1
+        dotted = sorted(line.get_ydata()[0] for line in ax.get_lines() if line.get_linestyle() == ":")
+        assert len(runs) == 1, f"runs of different losses share a panel: {runs}"
+        (run,) = runs
+        expected = sorted(threshold * optima[run] for threshold in convergence.THRESHOLDS)
+        assert dotted == pytest.approx(expected, rel=1e-12)
+    assert panels == 2

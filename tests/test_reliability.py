@@ -6,6 +6,7 @@ Each test drives the real `snakemake` command line in its own temporary working 
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -52,6 +53,24 @@ def test_bad_config_stops_before_any_job_and_names_the_key(tmp_path, config_text
     for text in expected:
         assert text in output
     assert not (tmp_path / "results").exists() and not (tmp_path / "logs").exists()
+
+
+def test_a_framework_without_its_environment_file_stops_before_any_job(tmp_path):
+    """A new framework module, run by the config, with no envs/<name>.yaml: named by the config check, in a dry
+    run already. Otherwise its training job runs and Snakemake fails after it, recording the job's `conda:` file."""
+    repo, workdir = tmp_path / "repo", tmp_path / "work"
+    repo.mkdir()
+    for part in ("config", "envs", "workflow"):
+        shutil.copytree(ROOT / part, repo / part, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "Snakefile", repo)
+    frameworks = repo / "workflow/lib/tale_of_two/fit/frameworks"
+    shutil.copy(frameworks / "numpy.py", frameworks / "mine.py")
+    extra = config_file(tmp_path, "runs: {mine: {scratch: {}}}")
+    command = [sys.executable, "-m", "snakemake", "-s", str(repo / "Snakefile"), "--directory", str(workdir)]
+    done = subprocess.run([*command, "--configfile", extra, "-n"], capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0
+    assert f"no environment file for framework 'mine' ({repo / 'envs/mine.yaml'})" in done.stdout + done.stderr
+    assert not (workdir / "results").exists() and not (workdir / "logs").exists()
 
 
 def test_divergence_is_a_result_and_the_rest_of_the_dag_completes(tiny_copy, tmp_path):

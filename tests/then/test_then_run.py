@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import jsonschema
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -131,3 +132,32 @@ def test_page_figure_and_report(workdir):
     snakemake(workdir, "then_vs_now", "--report", "results/report.html")
     report = (workdir / "results/report.html").read_text()
     assert "Then and now" in report and "results/then_vs_now.html" in report
+
+
+FIT_WITH_MINI_BATCHES = """
+import json, sys
+import numpy as np
+from tale_of_two.fit import harness
+arrays = np.load(sys.argv[1])
+settings = dict(init="uniform", lr=0.005, epochs=40, batch_size=16)
+settings = harness.Settings(device="cpu", repeats=1, warmup_epochs=1, **settings)
+print(json.dumps(harness.run("tensorflow", "fit", arrays["x"], arrays["y"], settings)["loss_history"]))
+"""
+
+
+def test_2020_keras_fit_takes_the_mini_batches_in_order_too(tmp_path):
+    """`fit(shuffle=False)` in both eras: with batches of 16 of 64 points, TensorFlow 2.3's Keras 2.4 follows today's
+    Keras 3 (which test_more_frameworks checks against the batches taken in order by hand) at every epoch.
+    Measured: the same losses to the last digit; with Keras's default shuffle in both eras, 1.1e-1 apart."""
+    from tale_of_two.fit import data
+
+    arrays = data.generate(data.DatasetSpec(n=64, seed=7))
+    np.savez(tmp_path / "d.npz", **arrays)
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "workflow/lib"), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    histories = {}
+    for era, python in (("then", THEN_PYTHON), ("now", sys.executable)):
+        command = [python, "-c", FIT_WITH_MINI_BATCHES, str(tmp_path / "d.npz")]
+        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+        assert done.returncode == 0, done.stderr[-3000:]
+        histories[era] = json.loads(done.stdout.strip().splitlines()[-1])
+    np.testing.assert_allclose(histories["then"], histories["now"], rtol=1e-5)

@@ -7,6 +7,7 @@ from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "lib"))
 from tale_of_two.config import (  # noqa: E402
+    check_environment_files,
     framework_files,
     put_interpreter_first_on_path,
     resolve_bench_jobs,
@@ -23,6 +24,7 @@ RUNS = resolve_runs(config)
 BENCH_JOBS = resolve_bench_jobs(config)
 
 FRAMEWORKS = sorted({framework for framework, _ in RUNS} | {key[-1] for key in BENCH_JOBS})
+check_environment_files(FRAMEWORKS)
 VARIANTS = sorted({variant for _, variant in RUNS})
 RUN_RESULTS = [f"results/runs/{framework}/{variant}.json" for framework, variant in RUNS]
 ANALYSIS_CONTAINER = config["containers"].get("analysis")

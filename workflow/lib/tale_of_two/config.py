@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 FRAMEWORKS_DIR = Path(__file__).resolve().parent / "fit" / "frameworks"
+ENVS_DIR = Path(__file__).resolve().parents[3] / "envs"
 
 
 class ConfigError(ValueError):
@@ -58,6 +59,18 @@ def framework_files(framework: str, frameworks_dir: Path = FRAMEWORKS_DIR) -> li
             elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("tale_of_two.fit.frameworks."):
                 queue.append(node.module.rsplit(".", 1)[1])
     return found
+
+
+def check_environment_files(frameworks, envs_dir: Path = ENVS_DIR) -> None:
+    """Every framework a job runs has its `envs/<framework>.yaml`: Snakemake reads a job's `conda:` file even
+    without `--sdm conda` (to record it once the job is done), so a missing one fails only after training."""
+    missing = [framework for framework in frameworks if not (envs_dir / f"{framework}.yaml").is_file()]
+    if missing:
+        raise ConfigError(
+            "no environment file for "
+            + ", ".join(f"framework {framework!r} ({envs_dir / framework}.yaml)" for framework in missing)
+            + f"; every framework that runs needs one: copy {envs_dir / 'numpy.yaml'} and list its packages"
+        )
 
 
 def declared_variants(framework: str, frameworks_dir: Path = FRAMEWORKS_DIR) -> list[str]:

@@ -80,27 +80,51 @@ def to_markdown(table: pd.DataFrame, epochs_note: str) -> str:
 
 
 def plot_suboptimality(results: list[dict], metadata: dict, x: np.ndarray, y: np.ndarray, path) -> None:
-    """Log-log: loss minus its optimum against cumulative training time, one line per run."""
+    plots.save(draw_suboptimality(results, metadata, x, y), path)
+
+
+def draw_suboptimality(results: list[dict], metadata: dict, x: np.ndarray, y: np.ndarray):
+    """Log-log: loss minus its optimum against cumulative training time, one line per run, one panel per loss
+    (MSE, MAE) as in losses.png, each with the thresholds of time_to_solution drawn from that loss's optimum."""
     styles = plots.run_styles(results)
-    fig, ax = plots.plt.subplots(figsize=plots.FIGSIZE, dpi=plots.DPI, constrained_layout=True)
-    for result in results:
-        if result["status"] == "unsupported" or not result["loss_history"]:
-            continue
-        points = trajectory(result, metadata, x, y)
-        optimum = optimum_loss(result["loss_name"], metadata, x, y)
-        gap = points["relative_suboptimality"] * optimum
-        shown = gap > 0  # at or below the optimum (float32 rounding) has no place on a log axis
-        style = styles[(result["framework"], result["variant"])]
-        ax.plot(points["time_s"][shown], gap[shown], label=f"{plots.label(result)} ({result['loss_name']})", **style)
-    for threshold in THRESHOLDS:
-        ax.axhline(threshold * optimum_loss("mse", metadata, x, y), color="0.7", lw=0.8, ls=":")
-    ax.set(
-        xscale="log",
-        yscale="log",
-        xlabel="cumulative training wall time, s (first repeat, compile included)",
-        ylabel="loss - optimum of that loss",
-        title="Time to solution; dotted: relative suboptimality 1e-2, 1e-4, 1e-6 of the OLS MSE",
+    drawn = [r for r in results if r["status"] != "unsupported" and r["loss_history"]]
+    kinds = [panel for panel in plots.LOSS_PANELS if any(r["loss_name"] == panel[0] for r in drawn)]
+    kinds = kinds or plots.LOSS_PANELS[:1]
+    fig, axes = plots.plt.subplots(
+        1, len(kinds), figsize=plots.FIGSIZE, dpi=plots.DPI, layout="constrained", squeeze=False
     )
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
-    plots.save(fig, path)
+    for ax, (loss_name, optimum_name, title, _, _) in zip(axes[0], kinds, strict=True):
+        optimum = optimum_loss(loss_name, metadata, x, y)
+        for result in (r for r in drawn if r["loss_name"] == loss_name):
+            points = trajectory(result, metadata, x, y)
+            gap = points["relative_suboptimality"] * optimum
+            shown = gap > 0  # at or below the optimum (float32 rounding) has no place on a log axis
+            style = styles[(result["framework"], result["variant"])]
+            label = plots.label(result) + plots.init_marker(result)
+            ax.plot(points["time_s"][shown], gap[shown], label=label, **style)
+        reference = f"{optimum_name.upper()} {loss_name.upper()}"
+        for threshold in THRESHOLDS:
+            ax.axhline(threshold * optimum, color="0.3", linewidth=0.9, linestyle=":")
+            ax.annotate(
+                f"{threshold:g}",
+                (1, threshold * optimum),
+                xycoords=("axes fraction", "data"),
+                xytext=(-2, 2),
+                textcoords="offset points",
+                ha="right",
+                fontsize=plots.LEGEND_FONTSIZE,
+                color="0.3",
+            )
+        ax.set(
+            xscale="log",
+            yscale="log",
+            xlabel="cumulative training wall time, s (first repeat, compile included)",
+            ylabel=f"{loss_name.upper()} - {reference}",
+            title=f"{title}: {reference} = {optimum:.4g}",
+        )
+        ax.grid(True, which="both", alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=plots.LEGEND_FONTSIZE, loc="lower left")
+    thresholds = ", ".join(f"{threshold:g}" for threshold in THRESHOLDS)
+    fig.suptitle(f"Time to solution: each loss above its own optimum (dotted: {thresholds} x that optimum)")
+    return fig
