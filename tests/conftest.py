@@ -12,7 +12,7 @@ import pytest
 from filelock import FileLock
 
 from tale_of_two.analysis import optima
-from tale_of_two.fit import data
+from tale_of_two.fit import data, harness
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULT_SCHEMA = json.loads((ROOT / "workflow/schemas/result.schema.json").read_text())
@@ -129,7 +129,7 @@ def make_result(
     epoch_s: float = 0.001,
     n: int = 64,
 ) -> dict:
-    """A schema-valid result document with chosen numbers, as the train rule would write it."""
+    """A schema-valid result document with chosen numbers, built as the train rule builds it."""
     history = [1.0 / (epoch + 1) for epoch in range(epochs)]
     spread = {
         "median": epoch_s,
@@ -139,55 +139,33 @@ def make_result(
         "max": 1.2 * epoch_s,
         "count": epochs,
     }
-    return {
-        "schema_version": 1,
-        "framework": framework,
-        "variant": variant,
-        "status": status,
-        "diverged_at_epoch": epochs if status == "diverged" else None,
-        "error": None,
-        "framework_version": "1.0",
-        "device": "cpu",
-        "device_fell_back": False,
-        "device_name": "cpu",
-        "threads": 1,
-        "loss_name": loss_name,
-        "fitted": {"w": w, "b": b},
-        "loss_history": history if status == "ok" else history[:-1] + [None],
-        "final_loss": history[-1] if status == "ok" else None,
-        "repeats_identical": True,
-        "timings": {
-            "import_s": 1.0,
-            "setup_s": 0.01,
-            "first_epoch_s": 0.1,
-            "train_s": {**spread, "median": epochs * epoch_s, "count": 1},
-            "epoch_s": spread,
-            "harness_overhead_s": 1e-6,
-            "memory_pass_s": {**spread, "median": epoch_s / 10},
-            "warmup_epochs": 1,
-            "repeats": 1,
-            "epoch_times_s": [[epoch_s] * epochs],
-        },
-        "settings": {
-            "lr": 0.01,
-            "epochs": epochs,
-            "batch_size": None,
-            "init": "uniform",
-            "init_low": -0.1,
-            "init_high": 0.1,
-            "seed": 0,
-            "device": "cpu",
-            "device_fallback": None,
-            "threads": 1,
-            "warmup_epochs": 1,
-            "repeats": 1,
-        },
-        "dataset": {"path": "results/data/dataset.npz", "sha256": sha256, "n": n, "seed": 7},
-        "environment": {
-            "python": "3.11",
-            "numpy": "2",
-            "platform": "linux",
-            "container": {"apptainer": False, "image": None},
-        },
-        "finished_utc": "2026-01-01T00:00:00+00:00",
-    }
+    identity = {"framework_version": "1.0", "device": "cpu", "device_fell_back": False, "device_name": "cpu"}
+    measured = harness.result(
+        {**identity, "threads": 1, "loss_name": loss_name, "notes": []},
+        status=status,
+        w=w,
+        b=b,
+        losses=history if status == "ok" else history[:-1] + [float("nan")],
+        timings=harness.timing_record(
+            import_s=1.0,
+            setup_s=0.01,
+            first_epoch_s=0.1,
+            train_s={**spread, "median": epochs * epoch_s, "count": 1},
+            epoch_s=spread,
+            harness_overhead_s=1e-6,
+            memory_pass_s={**spread, "median": epoch_s / 10},
+            warmup_epochs=1,
+            repeats=1,
+            epoch_times_s=[[epoch_s] * epochs],
+        ),
+    )
+    settings = harness.Settings(lr=0.01, epochs=epochs, device="cpu", warmup_epochs=1, repeats=1)
+    return harness.document(
+        framework,
+        variant,
+        measured,
+        settings,
+        {"path": "results/data/dataset.npz", "sha256": sha256, "n": n, "seed": 7},
+        where={"python": "3.11", "numpy": "2", "platform": "linux", "container": {"apptainer": False, "image": None}},
+        when="2026-01-01T00:00:00+00:00",
+    )
