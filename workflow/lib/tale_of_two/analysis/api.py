@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from tale_of_two.analysis.pages import inline_code, page
 from tale_of_two.config import FRAMEWORKS_DIR, variant_classes
 
 CONCEPTS = {
@@ -37,7 +38,6 @@ CONCEPTS = {
 }
 OPTIONAL = {"article": "no"}  # concepts a variant may leave untagged, and what the table then says
 TAG = re.compile(r"#\s*api:\s*(\w+)(?::\s*(.*))?$")
-CODE = re.compile(r"`([^`]+)`")
 PACKAGE = "tale_of_two.fit.frameworks"
 
 
@@ -196,31 +196,12 @@ def to_markdown(table: pd.DataFrame) -> str:
     return header + table.to_markdown(disable_numparse=True) + "\n"
 
 
-STYLE = (
-    "body{font-family:sans-serif;margin:1em}table{border-collapse:collapse}"
-    "th,td{border:1px solid #ccc;padding:.4em .6em;vertical-align:top;text-align:left}"
-    "thead th{background:#f3f3f3}tbody th{background:#fafafa;white-space:nowrap}code{font-size:.9em}"
-    ".style{display:flex;gap:1em;align-items:flex-start;overflow-x:auto}"
-    ".style>div{flex:1 1 0;min-width:30em}pre{background:#f7f7f7;padding:.6em;overflow-x:auto;font-size:.8em}"
-)
-
-
-def page(title: str, body: str) -> str:
-    return (
-        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-        f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>{body}</body></html>\n"
-    )
-
-
 def to_html(table: pd.DataFrame) -> str:
     """A standalone page for the report: code in backticks rendered as code."""
 
-    def cell(text: str) -> str:
-        return CODE.sub(lambda match: f"<code>{match.group(1)}</code>", html.escape(text, quote=False))
-
     head = "".join(f"<th>{html.escape(column)}</th>" for column in table.columns)
     rows = "".join(
-        f"<tr><th>{html.escape(concept)}</th>" + "".join(f"<td>{cell(value)}</td>" for value in values) + "</tr>"
+        f"<tr><th>{html.escape(concept)}</th>" + "".join(f"<td>{inline_code(value)}</td>" for value in values) + "</tr>"
         for concept, values in zip(table.index, table.to_numpy(), strict=True)
     )
     return page(
@@ -270,4 +251,8 @@ def code_html(styles: dict[str, list[dict]]) -> str:
             for listing in listings
         )
         body.append(f"<h2>{html.escape(style)}</h2><div class='style'>{columns}</div>")
-    return page("The code of every run", "".join(body))
+    style = (
+        ".style{display:flex;gap:1em;align-items:flex-start;overflow-x:auto}"
+        ".style>div{flex:1 1 0;min-width:30em}pre{background:#f7f7f7;padding:.6em;overflow-x:auto;font-size:.8em}"
+    )
+    return page("The code of every run", "".join(body), style)
