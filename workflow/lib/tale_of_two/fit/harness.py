@@ -32,7 +32,6 @@ import dataclasses
 import datetime
 import importlib
 import inspect
-import json
 import math
 import os
 import platform
@@ -505,23 +504,17 @@ def settings_from_dict(values: dict) -> Settings:
 
 def train(framework: str, variant: str, dataset_path: str, metadata_path: str, settings: Settings) -> dict:
     """One run, start to finish: the dataset checked against its metadata, the fit, the result document."""
-    metadata, arrays = load_checked(dataset_path, metadata_path)
+    metadata, arrays = data.load_dataset(dataset_path, metadata_path)
     measured = run(framework, variant, arrays["x"], arrays["y"], settings)
     return document(framework, variant, measured, settings, dataset_record(dataset_path, metadata, arrays))
 
 
 def train_interleaved(framework: str, runs: dict[str, Settings], dataset_path: str, metadata_path: str) -> list[dict]:
     """Several variants of one framework on one dataset, their repeats interleaved (see `run_interleaved`)."""
-    metadata, arrays = load_checked(dataset_path, metadata_path)
+    metadata, arrays = data.load_dataset(dataset_path, metadata_path)
     measured = run_interleaved(framework, runs, arrays["x"], arrays["y"])
     dataset = dataset_record(dataset_path, metadata, arrays)
     return [document(framework, variant, measured[variant], settings, dataset) for variant, settings in runs.items()]
-
-
-def load_checked(dataset_path: str, metadata_path: str) -> tuple[dict, dict]:
-    with open(metadata_path) as handle:
-        metadata = json.load(handle)
-    return metadata, data.load(dataset_path, expected_sha256=metadata["sha256"])
 
 
 def dataset_record(path, metadata: dict, arrays: dict) -> dict:
