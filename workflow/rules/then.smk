@@ -6,10 +6,8 @@ rule train_era:
     input:
         arrays="results/data/dataset.npz",
         metadata="results/data/dataset.json",
-        script=WORKFLOW_DIR / "scripts" / "train_era.py",
-        train=TRAIN_SCRIPT,
+        script=TRAIN_SCRIPT,
         code=training_code,
-        era=WORKFLOW_DIR / "lib" / "tale_of_two" / "fit" / "era.py",
     output:
         report(
             "results/then_vs_now/{era}/runs/{framework}/{variant}.json",
@@ -46,7 +44,10 @@ rule idioms:
         arrays="results/data/dataset.npz",
         metadata="results/data/dataset.json",
         script=WORKFLOW_DIR / "scripts" / "idioms.py",
-        code=[WORKFLOW_DIR / "lib" / "tale_of_two" / "fit" / f"{name}.py" for name in ("idioms", "era")],
+        code=[
+            WORKFLOW_DIR / "lib" / "tale_of_two" / "fit" / f"{name}.py"
+            for name in ("idioms", "era")
+        ],
     output:
         "results/then_vs_now/idioms/{era}.json",
     log:

@@ -1,5 +1,6 @@
-"""Rules `train` and `profile_run`: fit one (framework, variant) on the dataset and write its result file,
-or, with --profile, a Markdown profile of where its epochs' time goes.
+"""Rules `train`, `train_era` and `profile_run`: fit one (framework, variant) on the dataset and write its result
+file (with --era, recording the era of the interpreter running it), or, with --profile, a Markdown profile of
+where its epochs' time goes.
 
 A plain command-line script (numpy, the framework and the standard library only), so that it runs
 unchanged under the image's own Python inside the official framework containers.
@@ -24,6 +25,7 @@ def main(argv=None) -> None:
     parser.add_argument("--metadata", required=True, help="dataset metadata .json (holds its sha256)")
     parser.add_argument("--settings", required=True, help="effective training settings, as JSON")
     parser.add_argument("--output", required=True, help="result .json to write (with --profile: the profile .md)")
+    parser.add_argument("--era", choices=["then", "now"], help="record the result as this era's (rule train_era)")
     parser.add_argument("--profile", type=int, metavar="EPOCHS", help="profile EPOCHS epochs after the warm-up")
     args = parser.parse_args(argv)
     settings = settings_from_dict(json.loads(args.settings))
@@ -33,7 +35,7 @@ def main(argv=None) -> None:
         markdown = profiling.run(args.framework, args.variant, args.dataset, args.metadata, settings, args.profile)
         atomic_write_bytes(args.output, markdown.encode())
         return
-    result = train(args.framework, args.variant, args.dataset, args.metadata, settings)
+    result = train(args.framework, args.variant, args.dataset, args.metadata, settings, args.era)
     atomic_write_json(args.output, result)
     print(headline(result))
 

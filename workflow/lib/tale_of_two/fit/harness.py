@@ -44,6 +44,7 @@ from typing import Any, ContextManager
 import numpy as np
 
 from tale_of_two.fit import data
+from tale_of_two.fit.era import versions
 
 RESULT_SCHEMA_VERSION = 1
 # A loss this large has left any sensible basin: stop rather than overflow.
@@ -502,11 +503,20 @@ def settings_from_dict(values: dict) -> Settings:
     return Settings(**values)
 
 
-def train(framework: str, variant: str, dataset_path: str, metadata_path: str, settings: Settings) -> dict:
-    """One run, start to finish: the dataset checked against its metadata, the fit, the result document."""
+def train(
+    framework: str, variant: str, dataset_path: str, metadata_path: str, settings: Settings, era: str | None = None
+) -> dict:
+    """One run, start to finish: the dataset checked against its metadata, the fit, the result document.
+
+    With `era` (then_vs_now's "then" or "now"), the document also records it: its name and the versions
+    of Python, numpy and the framework that ran it (`tale_of_two.fit.era`).
+    """
     metadata, arrays = data.load_dataset(dataset_path, metadata_path)
     measured = run(framework, variant, arrays["x"], arrays["y"], settings)
-    return document(framework, variant, measured, settings, dataset_record(dataset_path, metadata, arrays))
+    result = document(framework, variant, measured, settings, dataset_record(dataset_path, metadata, arrays))
+    if era is not None:
+        result["era"] = {"name": era, "versions": versions()}  # after the fit: the framework is imported
+    return result
 
 
 def train_interleaved(framework: str, runs: dict[str, Settings], dataset_path: str, metadata_path: str) -> list[dict]:
