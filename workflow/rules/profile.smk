@@ -26,8 +26,6 @@ rule profile_run:
         framework_container
     threads: lambda wildcards: run_settings(wildcards)["threads"]
     resources:
-        # A profile is a timing: it takes the machine's one timing slot, like the training jobs.
-        timing_slot=1,
         gpu=gpus_requested,
     params:
         settings=settings_json,

@@ -26,8 +26,6 @@ rule train_era:
     container:
         era_container
     threads: lambda wildcards: THEN_RUNS[(wildcards.framework, wildcards.variant)]["threads"]
-    resources:
-        timing_slot=1,
     params:
         python=era_python,
         settings=era_settings,
@@ -58,9 +56,6 @@ rule idioms:
         era_env
     container:
         era_container
-    resources:
-        # Not timed, but it imports and trains both frameworks: kept apart from the timed jobs.
-        timing_slot=1,
     params:
         python=era_python,
     shell:
@@ -93,9 +88,6 @@ rule compare_eras:
         "../../envs/analysis.yaml"
     container:
         ANALYSIS_CONTAINER
-    resources:
-        # The one timing slot (profiles/default): no job runs beside a timed training job.
-        timing_slot=1,
     script:
         "../scripts/then_vs_now.py"
 
