@@ -47,7 +47,7 @@ def run_json(workdir, run):
 def snakemake(workdir, *args, check=True):
     """The real command line on the real Snakefile, in `workdir`; fails the test with its output.
 
-    Tests time nothing: they lift the default profile's one timing slot to two, so two jobs run at once.
+    Tests time nothing: they lift profiles/default's one timing slot to two, so two jobs run at once.
     """
     command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir), *args]
     if "--resources" not in args:

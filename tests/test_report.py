@@ -95,7 +95,7 @@ def chromium():
     return binary
 
 
-def headless(binary, profile, *args):
+def headless(binary, user_data, *args):
     flags = [
         "--headless",
         "--no-sandbox",
@@ -105,7 +105,7 @@ def headless(binary, profile, *args):
         "--disable-component-update",
         "--disable-sync",
         "--disable-quic",
-        f"--user-data-dir={profile}",
+        f"--user-data-dir={user_data}",
         "--virtual-time-budget=15000",
     ]
     return subprocess.run([binary, *flags, *args], capture_output=True, text=True, timeout=180)
@@ -113,7 +113,7 @@ def headless(binary, profile, *args):
 
 def test_report_renders_in_a_browser(report, tmp_path):
     binary = chromium()
-    dom = headless(binary, tmp_path / "profile", "--dump-dom", report.as_uri()).stdout
+    dom = headless(binary, tmp_path / "user-data", "--dump-dom", report.as_uri()).stdout
     rendered = re.sub(r"<script\b.*?</script>", "", dom, flags=re.DOTALL)  # what the page's code drew, not its data
     for category in CATEGORIES:
         assert re.search(rf">\s*{category}\s*<", rendered), category
@@ -125,5 +125,5 @@ def test_report_renders_in_a_browser(report, tmp_path):
     assert re.search(r"<li>\s*<strong>Runs</strong>: one job per framework and variant: <tt[^>]*>torch/", rendered)
     assert re.search(r"<li>\s*<strong>Starting values</strong>: <tt[^>]*>torch/layers</tt>", rendered)
     screenshot = tmp_path / "report.png"
-    headless(binary, tmp_path / "profile2", "--window-size=1400,1000", f"--screenshot={screenshot}", report.as_uri())
+    headless(binary, tmp_path / "user-data-2", "--window-size=1400,1000", f"--screenshot={screenshot}", report.as_uri())
     assert screenshot.stat().st_size > 20_000  # kept under the test's tmp dir for a human to look at

@@ -16,4 +16,4 @@ rule dataset:
         spec=config["dataset"],
         lad=True,
     script:
-        "../scripts/make_dataset.py"
+        "../scripts/dataset.py"

@@ -96,4 +96,4 @@ rule code:
     params:
         runs=list(RUNS),
     script:
-        "../scripts/code_listings.py"
+        "../scripts/code.py"

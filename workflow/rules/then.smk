@@ -89,7 +89,7 @@ rule compare_eras:
     container:
         ANALYSIS_CONTAINER
     script:
-        "../scripts/then_vs_now.py"
+        "../scripts/compare_eras.py"
 
 
 rule then_vs_now:

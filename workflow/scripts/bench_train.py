@@ -11,7 +11,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
 from tale_of_two.fit.data import atomic_write_json  # noqa: E402
-from tale_of_two.fit.harness import settings_from_dict, train_interleaved  # noqa: E402
+from tale_of_two.fit.harness import fit_runs_interleaved, settings_from_dict  # noqa: E402
 
 
 def main(argv=None) -> None:
@@ -23,7 +23,7 @@ def main(argv=None) -> None:
     parser.add_argument("--output", required=True, help="{'results': [one result per variant]} .json to write")
     args = parser.parse_args(argv)
     runs = {variant: settings_from_dict(settings) for variant, settings in json.loads(args.runs).items()}
-    results = train_interleaved(args.framework, runs, args.dataset, args.metadata)
+    results = fit_runs_interleaved(args.framework, runs, args.dataset, args.metadata)
     atomic_write_json(args.output, {"results": results})
     for result in results:
         epoch = result["timings"]["epoch_s"]["median"]

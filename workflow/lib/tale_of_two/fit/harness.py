@@ -207,7 +207,7 @@ def load_framework(framework: str):
     return module, time.perf_counter() - start
 
 
-def run(framework: str, variant: str, x: np.ndarray, y: np.ndarray, settings: Settings) -> dict:
+def measure(framework: str, variant: str, x: np.ndarray, y: np.ndarray, settings: Settings) -> dict:
     """Fit `repeats` times; return the measurements (the caller adds provenance)."""
     module, import_s = load_framework(framework)
     if variant not in module.VARIANTS:
@@ -278,20 +278,20 @@ def run(framework: str, variant: str, x: np.ndarray, y: np.ndarray, settings: Se
     )
 
 
-def run_interleaved(framework: str, runs: dict[str, Settings], x: np.ndarray, y: np.ndarray) -> dict[str, dict]:
+def measure_interleaved(framework: str, runs: dict[str, Settings], x: np.ndarray, y: np.ndarray) -> dict[str, dict]:
     """The repeats of several variants of one framework, interleaved in one process: A B C, A B C, ...
 
     On a shared machine the load drifts over seconds and minutes. Back-to-back repeats charge a busy
     minute to whichever variant ran in it; interleaved, every variant samples the same stretch of time
-    (asv's "rounds", inside one process). Each repeat is one call to `run`; a variant's repeats are then
-    merged into one result, as `run` would have written it.
+    (asv's "rounds", inside one process). Each repeat is one call to `measure`; a variant's repeats are then
+    merged into one result, as `measure` would have written it.
     """
     parts: dict[str, list[dict]] = {variant: [] for variant in runs}
     for repeat in range(max(settings.repeats for settings in runs.values())):
         for variant, settings in runs.items():
             if repeat < settings.repeats:
                 one = dataclasses.replace(settings, repeats=1)
-                parts[variant].append(run(framework, variant, x, y, one))
+                parts[variant].append(measure(framework, variant, x, y, one))
     return {variant: merge_repeats(measured, runs[variant].warmup_epochs) for variant, measured in parts.items()}
 
 
@@ -323,7 +323,7 @@ def merge_repeats(parts: list[dict], warmup_epochs: int) -> dict:
             for part in parts
         ),
         timings=timing_record(
-            # import, setup and first epoch: the first repeat's, as `run` reports them
+            # import, setup and first epoch: the first repeat's, as `measure` reports them
             **{key: first["timings"][key] for key in ("import_s", "setup_s", "first_epoch_s", "warmup_epochs")},
             train_s=spread([t["train_s"]["median"] for t in timings]),  # exact where each part is one repeat
             epoch_s=spread(steady),
@@ -374,7 +374,7 @@ def result(
 ) -> dict:
     """The measured part of a result document, every key in the schema's order (the caller adds provenance).
 
-    The one place its shape is written: a fit (`run`), merged repeats, an unsupported run and the tests'
+    The one place its shape is written: a fit (`measure`), merged repeats, an unsupported run and the tests'
     hand-made results all come through here. A diverged run stopped at its last loss.
     """
     return {
@@ -503,7 +503,7 @@ def settings_from_dict(values: dict) -> Settings:
     return Settings(**values)
 
 
-def train(
+def fit_run(
     framework: str, variant: str, dataset_path: str, metadata_path: str, settings: Settings, era: str | None = None
 ) -> dict:
     """One run, start to finish: the dataset checked against its metadata, the fit, the result document.
@@ -512,17 +512,19 @@ def train(
     of Python, numpy and the framework that ran it (`tale_of_two.fit.era`).
     """
     metadata, arrays = data.load_dataset(dataset_path, metadata_path)
-    measured = run(framework, variant, arrays["x"], arrays["y"], settings)
+    measured = measure(framework, variant, arrays["x"], arrays["y"], settings)
     result = document(framework, variant, measured, settings, dataset_record(dataset_path, metadata, arrays))
     if era is not None:
         result["era"] = {"name": era, "versions": versions()}  # after the fit: the framework is imported
     return result
 
 
-def train_interleaved(framework: str, runs: dict[str, Settings], dataset_path: str, metadata_path: str) -> list[dict]:
-    """Several variants of one framework on one dataset, their repeats interleaved (see `run_interleaved`)."""
+def fit_runs_interleaved(
+    framework: str, runs: dict[str, Settings], dataset_path: str, metadata_path: str
+) -> list[dict]:
+    """Several variants of one framework on one dataset, their repeats interleaved (see `measure_interleaved`)."""
     metadata, arrays = data.load_dataset(dataset_path, metadata_path)
-    measured = run_interleaved(framework, runs, arrays["x"], arrays["y"])
+    measured = measure_interleaved(framework, runs, arrays["x"], arrays["y"])
     dataset = dataset_record(dataset_path, metadata, arrays)
     return [document(framework, variant, measured[variant], settings, dataset) for variant, settings in runs.items()]
 

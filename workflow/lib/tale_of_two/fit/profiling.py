@@ -245,7 +245,8 @@ def to_markdown(result: Profile) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run(framework: str, variant: str, dataset_path: str, metadata_path: str, settings, epochs: int) -> str:
+def profile_run(framework: str, variant: str, dataset_path: str, metadata_path: str, settings, epochs: int) -> str:
+    """One run's profile (`profile`) on the checked dataset, as Markdown."""
     _, arrays = data.load_dataset(dataset_path, metadata_path)
     started = time.perf_counter()
     result = profile(framework, variant, arrays["x"], arrays["y"], settings, epochs)
