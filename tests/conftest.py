@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 import subprocess
 import sys
@@ -44,17 +45,38 @@ def run_json(workdir, run):
     return json.loads((workdir / f"results/runs/{run}.json").read_text())
 
 
-def snakemake(workdir, *args, check=True):
-    """The real command line on the real Snakefile, in `workdir`; fails the test with its output.
+def snakemake_command(workdir, *args, timing_slots: int | None = 2) -> list[str]:
+    """The real command line on the real Snakefile, in `workdir`.
 
-    Tests time nothing: they lift profiles/default's one timing slot to two, so two jobs run at once.
+    Tests time nothing: they lift profiles/default's one timing slot to `timing_slots`, so that jobs run
+    side by side (None, or `--resources` in `args`, leaves the slots to the command's own settings).
     """
     command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir), *args]
-    if "--resources" not in args:
-        command += ["--resources", "timing_slot=2"]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    if timing_slots is not None and "--resources" not in args:
+        command += ["--resources", f"timing_slot={timing_slots}"]
+    return command
+
+
+def snakemake(
+    workdir,
+    *args,
+    check: bool = True,
+    timeout: float | None = 900,
+    env: dict | None = None,
+    timing_slots: int | None = 2,
+    prefix: tuple[str, ...] = (),
+):
+    """Run `snakemake_command` (after `prefix`, e.g. a `timeout` of its own) from the repository root.
+
+    Returns the finished process, its stdout and stderr together as `output`. With `check`, a failure fails
+    the test with the command, its output and the end of every job log.
+    """
+    command = [*prefix, *snakemake_command(workdir, *args, timing_slots=timing_slots)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env)
+    done.output = done.stdout + done.stderr
     if check and done.returncode != 0:
-        pytest.fail(f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
+        logs = "\n".join(f"--- {log}\n{log.read_text()[-2000:]}" for log in sorted(Path(workdir).glob("logs/**/*.log")))
+        pytest.fail(f"{shlex.join(command)} failed ({done.returncode}):\n{done.output[-6000:]}\n{logs}")
     return done
 
 

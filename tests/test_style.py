@@ -43,3 +43,10 @@ def test_every_script_is_named_after_the_rule_that_runs_it():
             named = [(rule.group(1), script) for script in scripts if script != rule.group(1)]
             assert set(named) <= shared, f"{path.name}: scripts not named after their rule: {named}"
     assert ran == {path.stem for path in (ROOT / "workflow/scripts").glob("*.py")}, "scripts no rule runs"
+
+
+def test_no_script_shadows_a_standard_module():
+    # train.py runs as `python workflow/scripts/train.py`: its folder comes first on sys.path, and a
+    # `code.py` there was imported by pdb (through TensorFlow's absl) in place of the standard `code`.
+    shadowing = sorted(p.name for p in (ROOT / "workflow/scripts").glob("*.py") if p.stem in sys.stdlib_module_names)
+    assert not shadowing, shadowing

@@ -77,7 +77,7 @@ rule api_differences:
         "../scripts/api_differences.py"
 
 
-rule code:
+rule code_listings:
     input:
         modules=FRAMEWORK_MODULES,
     output:
@@ -96,4 +96,4 @@ rule code:
     params:
         runs=list(RUNS),
     script:
-        "../scripts/code.py"
+        "../scripts/code_listings.py"
