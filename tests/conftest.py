@@ -34,6 +34,27 @@ TINY = str(ROOT / "tests/config/tiny.yaml")
 TINY_ARGS = ("--configfile", TINY)
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--no-skips",
+        action="store_true",
+        help="exit with status 1, naming them, when any test was skipped (the CI stages, which exist to run them)",
+    )
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """--no-skips: a skipped test fails the session. Read from the terminal's tally, which under
+    pytest-xdist is the controller's and holds every worker's reports."""
+    if not session.config.getoption("--no-skips") or hasattr(session.config, "workerinput"):
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = [report for report in reporter.stats.get("skipped", []) if not hasattr(report, "wasxfail")]
+    if skipped:
+        names = "\n".join(f"  {report.nodeid}: {report.longrepr[-1]}" for report in skipped)
+        reporter.write_line(f"--no-skips: {len(skipped)} test(s) skipped, which fails this run:\n{names}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 def config_file(directory, text):
     """A config file merged over the others (`--configfile TINY extra`): YAML `text` in `directory`."""
     path = directory / "extra.yaml"
