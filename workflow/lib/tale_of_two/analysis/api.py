@@ -2,7 +2,9 @@
 
 A line of a variant's code that the table should show is tagged with a trailing ``# api: <concept>``
 (optionally ``# api: <concept>: <note>``); a concept with no line of its own (``zero_grad`` where
-nothing accumulates) is a comment line ``# api: <concept>: <text>``. What counts as a variant's code
+nothing accumulates) is a comment line ``# api: <concept>: <text>``. ``# api[with]: <concept>`` shows the
+line with the header of the innermost ``with`` block around it (``with torch.no_grad(): ... param -= ...``),
+for a line whose meaning depends on that context. What counts as a variant's code
 is its class, its base classes, and the module-level functions and classes they use, followed across
 ``from tale_of_two.fit.frameworks.<module> import ...``: a tag anywhere else in the module is not that
 variant's. Everything is read with `ast` and `tokenize`, without importing any framework, so the table
@@ -37,7 +39,7 @@ CONCEPTS = {
     "article": "Differs from the article",
 }
 OPTIONAL = {"article": "no"}  # concepts a variant may leave untagged, and what the table then says
-TAG = re.compile(r"#\s*api:\s*(\w+)(?::\s*(.*))?$")
+TAG = re.compile(r"#\s*api(\[with\])?:\s*(\w+)(?::\s*(.*))?$")
 PACKAGE = "tale_of_two.fit.frameworks"
 
 
@@ -133,7 +135,7 @@ class Source:
                 match = TAG.match(comment)
                 if match is None:
                     continue
-                concept, note = match.group(1), (match.group(2) or "").strip()
+                in_with, concept, note = match.group(1), match.group(2), (match.group(3) or "").strip()
                 if concept not in CONCEPTS:
                     raise ApiError(f"{module.path}:{line}: unknown API concept {concept!r}; known: {list(CONCEPTS)}")
                 if not module.lines[line - 1][:column].strip():  # a comment line: the note is the cell
@@ -144,7 +146,14 @@ class Source:
                 lines = statement_lines(node, line)
                 if lines is None:
                     raise ApiError(f"{module.path}:{line}: `# api: {concept}` tags a line where no statement starts")
-                code = f"`{module.code(*lines).rstrip(':')}`"
+                code = module.code(*lines)
+                if in_with:
+                    block = enclosing_with(node, line)
+                    if block is None:
+                        raise ApiError(f"{module.path}:{line}: `# api[with]: {concept}` tags a line in no `with` block")
+                    gap = " " if block.body[0].lineno == line else " ... "
+                    code = module.code(*statement_lines(node, block.lineno)) + gap + code
+                code = f"`{code.rstrip(':')}`"
                 tagged.setdefault(concept, []).append(f"{code} ({note})" if note else code)
             for concept, texts in tagged.items():
                 cells.setdefault(concept, "; ".join(texts))
@@ -178,6 +187,16 @@ def statement_lines(scope: ast.AST, line: int) -> tuple[int, int] | None:
                 return line, body[0].lineno - 1 if body[0].lineno > line else line
             return line, node.end_lineno
     return None
+
+
+def enclosing_with(scope: ast.AST, line: int) -> ast.With | None:
+    """The innermost `with` statement whose body holds `line`."""
+    blocks = [
+        node
+        for node in ast.walk(scope)
+        if isinstance(node, (ast.With, ast.AsyncWith)) and node.body[0].lineno <= line <= node.end_lineno
+    ]
+    return max(blocks, key=lambda node: node.lineno, default=None)
 
 
 def api_table(runs: list[tuple[str, str]], frameworks_dir: Path = FRAMEWORKS_DIR) -> pd.DataFrame:
