@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import shutil
 import subprocess
@@ -99,6 +100,31 @@ def snakemake(
         logs = "\n".join(f"--- {log}\n{log.read_text()[-2000:]}" for log in sorted(Path(workdir).glob("logs/**/*.log")))
         pytest.fail(f"{shlex.join(command)} failed ({done.returncode}):\n{done.output[-6000:]}\n{logs}")
     return done
+
+
+def chromium():
+    binary = shutil.which("chromium") or shutil.which("chromium-browser")
+    if binary is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed: .ci/run installs it (apt-get install chromium)")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    return binary
+
+
+def headless(binary, user_data, *args):
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-quic",
+        f"--user-data-dir={user_data}",
+        "--virtual-time-budget=15000",
+    ]
+    return subprocess.run([binary, *flags, *args], capture_output=True, text=True, timeout=180)
 
 
 @pytest.fixture(scope="session")

@@ -175,5 +175,6 @@ def test_runs_of_the_same_code_share_one_listing():
     (fit,) = styles["fit"]
     assert "self.model.fit(" in fit["code"] and fit["files"] == ["_keras_fit.py"]
     page = api.code_html(styles)
-    assert page.count("class='style'") == 2 and "loss.backward()" in page
+    assert page.count("class='style'") == 2 and page.count("<section") == 3  # a tab per listing, by style
+    assert '<span class="n">loss</span><span class="o">.</span><span class="n">backward</span>' in page
     assert "## scratch" in api.code_markdown(styles)

@@ -4,15 +4,13 @@ Its texts are reStructuredText that Snakemake renders with Jinja, then docutils;
 finds into the page itself as a "System Message" box, and prints it while the report is built.
 """
 
-import os
 import re
 import shutil
-import subprocess
 
 import jinja2
 import pytest
 import yaml
-from conftest import ROOT, RUNS, TINY_ARGS, snakemake
+from conftest import ROOT, RUNS, TINY_ARGS, chromium, headless, snakemake
 from docutils.core import publish_parts
 from snakemake.utils import update_config
 
@@ -84,31 +82,6 @@ def test_report_holds_every_run_every_plot_and_the_tables(report):
         "results/data/dataset.json",
     ]:
         assert item in page, item
-
-
-def chromium():
-    binary = shutil.which("chromium") or shutil.which("chromium-browser")
-    if binary is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed: .ci/run installs it (apt-get install chromium)")
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    return binary
-
-
-def headless(binary, user_data, *args):
-    flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-quic",
-        f"--user-data-dir={user_data}",
-        "--virtual-time-budget=15000",
-    ]
-    return subprocess.run([binary, *flags, *args], capture_output=True, text=True, timeout=180)
 
 
 def test_report_renders_in_a_browser(report, tmp_path):

@@ -21,6 +21,9 @@ import tokenize
 from pathlib import Path
 
 import pandas as pd
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import PythonLexer
 
 from tale_of_two.analysis.pages import inline_code, page
 from tale_of_two.config import FRAMEWORKS_DIR, variant_classes
@@ -260,18 +263,48 @@ def code_markdown(styles: dict[str, list[dict]]) -> str:
     return "".join(parts)
 
 
+# One tab per listing, as radio buttons and CSS (no script): the checked one's panel shows, full width.
+# 100 characters of 13 px monospace take 780 px: a listing's lines up to 100 characters fit without
+# scrolling in any window wider than about 850 px (a test measures it in a browser at 1400 px).
+TABS_STYLE = (
+    ".tabs{display:flex;flex-wrap:wrap;gap:.25em;align-items:flex-end}"
+    ".tabs>input{position:absolute;opacity:0;pointer-events:none}"
+    ".tabs>label{padding:.35em .7em;border:1px solid #ccc;border-bottom:none;border-radius:.3em .3em 0 0;"
+    "background:#f3f3f3;cursor:pointer;font:13px monospace}"
+    ".tabs>input:checked+label{background:#fff;font-weight:bold;box-shadow:0 1px 0 #fff}"
+    ".tabs>input:focus-visible+label{outline:2px solid #4a90d9}"
+    ".tabs>.style{margin-left:.6em;font:bold 13px sans-serif;color:#555;align-self:center}"
+    ".tabs>section{display:none;order:1;width:100%;border-top:1px solid #ccc;padding-top:.4em}"
+    ".tabs>section h2{font-size:1.1em;margin:.3em 0}"
+    ".highlight pre{font:13px/1.45 monospace;padding:.8em 1em;margin:0;overflow-x:auto;tab-size:4}"
+)
+
+
 def code_html(styles: dict[str, list[dict]]) -> str:
-    """Side by side: one row per style, one column per listing."""
-    body = []
+    """One tab per listing (the runs that share its code), grouped by style; each highlighted by Pygments."""
+    formatter = HtmlFormatter(cssclass="highlight", style="default")
+    lexer = PythonLexer()
+    tabs, panels, shown = [], [], []
     for style, listings in styles.items():
-        columns = "".join(
-            f"<div><h3>{html.escape(', '.join(listing['runs']))}</h3><p>From {html.escape(', '.join(listing['files']))}"
-            f"</p><pre><code>{html.escape(listing['code'])}</code></pre></div>"
-            for listing in listings
-        )
-        body.append(f"<h2>{html.escape(style)}</h2><div class='style'>{columns}</div>")
-    style = (
-        ".style{display:flex;gap:1em;align-items:flex-start;overflow-x:auto}"
-        ".style>div{flex:1 1 0;min-width:30em}pre{background:#f7f7f7;padding:.6em;overflow-x:auto;font-size:.8em}"
+        tabs.append(f"<span class='style'>{html.escape(style)}:</span>")
+        for listing in listings:
+            index = len(panels)
+            runs = ", ".join(listing["runs"])
+            checked = " checked" if index == 0 else ""
+            tabs.append(
+                f"<input type='radio' name='listing' id='tab-{index}'{checked}>"
+                f"<label for='tab-{index}'>{html.escape(runs)}</label>"
+            )
+            panels.append(
+                f"<section id='panel-{index}'><h2>{html.escape(runs)}</h2>"
+                f"<p>From {html.escape(', '.join(listing['files']))} ({html.escape(style)} style)</p>"
+                f"{highlight(listing['code'], lexer, formatter)}</section>"
+            )
+            shown.append(f"#tab-{index}:checked~#panel-{index}{{display:block}}")
+    intro = (
+        "<p>Each run's variant class, its base classes and the functions and classes they use, as they ran "
+        "(<code>workflow/lib/tale_of_two/fit/frameworks/</code>). Runs that execute the same code share one tab. "
+        "Lines tagged <code># api:</code> are the cells of the API-differences table.</p>"
     )
-    return page("The code of every run", "".join(body), style)
+    body = f"{intro}<div class='tabs'>{''.join(tabs)}{''.join(panels)}</div>"
+    return page("The code of every run", body, TABS_STYLE + "".join(shown) + formatter.get_style_defs(".highlight"))
