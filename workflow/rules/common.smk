@@ -62,6 +62,7 @@ def training_code(wildcards):
         lib / "harness.py",
         lib / "data.py",
         lib / "era.py",
+        lib / "cli.py",
         *framework_files(wildcards.framework),
     ]
 

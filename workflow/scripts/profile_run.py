@@ -4,24 +4,20 @@ A plain command-line script, like train.py (numpy, the framework and the standar
 it runs unchanged under the image's own Python inside the official framework containers.
 """
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
+from tale_of_two.fit import cli  # noqa: E402
 from tale_of_two.fit.data import atomic_write_bytes  # noqa: E402
 from tale_of_two.fit.harness import settings_from_dict  # noqa: E402
 from tale_of_two.fit.profiling import profile_run  # noqa: E402
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--framework", required=True)
-    parser.add_argument("--variant", required=True)
-    parser.add_argument("--dataset", required=True, help="dataset .npz")
-    parser.add_argument("--metadata", required=True, help="dataset metadata .json (holds its sha256)")
+    parser = cli.parser(__doc__)
     parser.add_argument("--settings", required=True, help="effective training settings, as JSON")
     parser.add_argument("--epochs", required=True, type=int, help="epochs to profile, after the warm-up")
     parser.add_argument("--output", required=True, help="profile .md to write")
