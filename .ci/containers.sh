@@ -20,10 +20,9 @@
 # Leaves no process or mount behind; /etc/subuid and /etc/subgid get a root entry only while images
 # build, and are put back byte for byte.
 # Env: TALE_OF_TWO_CACHE (default /var/cache/tale-of-two), TALE_OF_TWO_REBUILD=1 (ignore cached images).
-set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=.ci/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 REPO=$(pwd -P)
-STARTED_AT=$(date +%s)
 
 # apptainer and the glibc it runs on come from Debian sid, whichever version sid has now: sid keeps one
 # version of each, so a pin would break this stage whenever sid moves on. apt verifies both packages
@@ -33,14 +32,7 @@ IMAGES=(torch-cpu tensorflow-cpu)
 HOST_PACKAGES=(debootstrap squashfs-tools squashfuse uidmap patchelf)
 
 CACHE=${TALE_OF_TWO_CACHE:-/var/cache/tale-of-two}
-say() { echo "containers.sh [$(($(date +%s) - STARTED_AT))s]: $*" >&2; }
-die() {
-    say "FAILED: $*"
-    exit 1
-}
-
 [ "$(id -u)" = 0 ] || die "needs root (apt-get, debootstrap, /etc/subuid)"
-[ -x .venv/bin/python ] || die ".venv is missing: run ./setup.sh first"
 grep -qs 'VERSION_CODENAME=bookworm' /etc/os-release ||
     say "warning: not Debian 12 (bookworm); this stage was written for it"
 
@@ -296,13 +288,8 @@ export TALE_OF_TWO_CONTAINERS_CONFIG=$CONFIG
 # --bind: the training rule runs the repository's workflow/scripts/train.py by its absolute path.
 export TALE_OF_TWO_APPTAINER_ARGS="-u --bind $REPO"
 say "tests/containers with $CONFIG, apptainer args '$TALE_OF_TWO_APPTAINER_ARGS'"
-report=$WORK/pytest.log
-set +e
-.venv/bin/python -m pytest tests/containers -n 0 -v -p no:cacheprovider -rs 2>&1 | tee "$report"
-status=${PIPESTATUS[0]}
-set -e
-[ "$status" = 0 ] || die "tests/containers (exit $status)"
-! grep -qE '(SKIPPED|[0-9]+ skipped)' "$report" || die "a container test was skipped: this stage runs them all"
+.venv/bin/python -m pytest tests/containers -n 0 -v -p no:cacheprovider -rs --no-skips ||
+    die "tests/containers (exit $?)"
 
 # No squashfuse mount of ours may outlive the run.
 if grep -q "$CACHE/images" /proc/self/mountinfo; then

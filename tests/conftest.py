@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -12,7 +14,7 @@ import pytest
 from filelock import FileLock
 
 from tale_of_two.analysis import optima
-from tale_of_two.fit import data
+from tale_of_two.fit import data, harness
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULT_SCHEMA = json.loads((ROOT / "workflow/schemas/result.schema.json").read_text())
@@ -33,6 +35,27 @@ TINY = str(ROOT / "tests/config/tiny.yaml")
 TINY_ARGS = ("--configfile", TINY)
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--no-skips",
+        action="store_true",
+        help="exit with status 1, naming them, when any test was skipped (the CI stages, which exist to run them)",
+    )
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """--no-skips: a skipped test fails the session. Read from the terminal's tally, which under
+    pytest-xdist is the controller's and holds every worker's reports."""
+    if not session.config.getoption("--no-skips") or hasattr(session.config, "workerinput"):
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = [report for report in reporter.stats.get("skipped", []) if not hasattr(report, "wasxfail")]
+    if skipped:
+        names = "\n".join(f"  {report.nodeid}: {report.longrepr[-1]}" for report in skipped)
+        reporter.write_line(f"--no-skips: {len(skipped)} test(s) skipped, which fails this run:\n{names}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 def config_file(directory, text):
     """A config file merged over the others (`--configfile TINY extra`): YAML `text` in `directory`."""
     path = directory / "extra.yaml"
@@ -44,18 +67,64 @@ def run_json(workdir, run):
     return json.loads((workdir / f"results/runs/{run}.json").read_text())
 
 
-def snakemake(workdir, *args, check=True):
-    """The real command line on the real Snakefile, in `workdir`; fails the test with its output.
+def snakemake_command(workdir, *args, timing_slots: int | None = 2) -> list[str]:
+    """The real command line on the real Snakefile, in `workdir`.
 
-    Tests time nothing: they lift the default profile's one timing slot to two, so two jobs run at once.
+    Tests time nothing: they lift profiles/default's one timing slot to `timing_slots`, so that jobs run
+    side by side (None, or `--resources` in `args`, leaves the slots to the command's own settings).
     """
     command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir), *args]
-    if "--resources" not in args:
-        command += ["--resources", "timing_slot=2"]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    if timing_slots is not None and "--resources" not in args:
+        command += ["--resources", f"timing_slot={timing_slots}"]
+    return command
+
+
+def snakemake(
+    workdir,
+    *args,
+    check: bool = True,
+    timeout: float | None = 900,
+    env: dict | None = None,
+    timing_slots: int | None = 2,
+    prefix: tuple[str, ...] = (),
+):
+    """Run `snakemake_command` (after `prefix`, e.g. a `timeout` of its own) from the repository root.
+
+    Returns the finished process, its stdout and stderr together as `output`. With `check`, a failure fails
+    the test with the command, its output and the end of every job log.
+    """
+    command = [*prefix, *snakemake_command(workdir, *args, timing_slots=timing_slots)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env)
+    done.output = done.stdout + done.stderr
     if check and done.returncode != 0:
-        pytest.fail(f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
+        logs = "\n".join(f"--- {log}\n{log.read_text()[-2000:]}" for log in sorted(Path(workdir).glob("logs/**/*.log")))
+        pytest.fail(f"{shlex.join(command)} failed ({done.returncode}):\n{done.output[-6000:]}\n{logs}")
     return done
+
+
+def chromium():
+    binary = shutil.which("chromium") or shutil.which("chromium-browser")
+    if binary is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed: .ci/run installs it (apt-get install chromium)")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    return binary
+
+
+def headless(binary, user_data, *args):
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-quic",
+        f"--user-data-dir={user_data}",
+        "--virtual-time-budget=15000",
+    ]
+    return subprocess.run([binary, *flags, *args], capture_output=True, text=True, timeout=180)
 
 
 @pytest.fixture(scope="session")
@@ -129,7 +198,7 @@ def make_result(
     epoch_s: float = 0.001,
     n: int = 64,
 ) -> dict:
-    """A schema-valid result document with chosen numbers, as the train rule would write it."""
+    """A schema-valid result document with chosen numbers, built as the train rule builds it."""
     history = [1.0 / (epoch + 1) for epoch in range(epochs)]
     spread = {
         "median": epoch_s,
@@ -139,55 +208,33 @@ def make_result(
         "max": 1.2 * epoch_s,
         "count": epochs,
     }
-    return {
-        "schema_version": 1,
-        "framework": framework,
-        "variant": variant,
-        "status": status,
-        "diverged_at_epoch": epochs if status == "diverged" else None,
-        "error": None,
-        "framework_version": "1.0",
-        "device": "cpu",
-        "device_fell_back": False,
-        "device_name": "cpu",
-        "threads": 1,
-        "loss_name": loss_name,
-        "fitted": {"w": w, "b": b},
-        "loss_history": history if status == "ok" else history[:-1] + [None],
-        "final_loss": history[-1] if status == "ok" else None,
-        "repeats_identical": True,
-        "timings": {
-            "import_s": 1.0,
-            "setup_s": 0.01,
-            "first_epoch_s": 0.1,
-            "train_s": {**spread, "median": epochs * epoch_s, "count": 1},
-            "epoch_s": spread,
-            "harness_overhead_s": 1e-6,
-            "memory_pass_s": {**spread, "median": epoch_s / 10},
-            "warmup_epochs": 1,
-            "repeats": 1,
-            "epoch_times_s": [[epoch_s] * epochs],
-        },
-        "settings": {
-            "lr": 0.01,
-            "epochs": epochs,
-            "batch_size": None,
-            "init": "uniform",
-            "init_low": -0.1,
-            "init_high": 0.1,
-            "seed": 0,
-            "device": "cpu",
-            "device_fallback": None,
-            "threads": 1,
-            "warmup_epochs": 1,
-            "repeats": 1,
-        },
-        "dataset": {"path": "results/data/dataset.npz", "sha256": sha256, "n": n, "seed": 7},
-        "environment": {
-            "python": "3.11",
-            "numpy": "2",
-            "platform": "linux",
-            "container": {"apptainer": False, "image": None},
-        },
-        "finished_utc": "2026-01-01T00:00:00+00:00",
-    }
+    identity = {"framework_version": "1.0", "device": "cpu", "device_fell_back": False, "device_name": "cpu"}
+    measured = harness.result(
+        {**identity, "threads": 1, "loss_name": loss_name, "notes": []},
+        status=status,
+        w=w,
+        b=b,
+        losses=history if status == "ok" else history[:-1] + [float("nan")],
+        timings=harness.timing_record(
+            import_s=1.0,
+            setup_s=0.01,
+            first_epoch_s=0.1,
+            train_s={**spread, "median": epochs * epoch_s, "count": 1},
+            epoch_s=spread,
+            harness_overhead_s=1e-6,
+            memory_pass_s={**spread, "median": epoch_s / 10},
+            warmup_epochs=1,
+            repeats=1,
+            epoch_times_s=[[epoch_s] * epochs],
+        ),
+    )
+    settings = harness.Settings(lr=0.01, epochs=epochs, device="cpu", warmup_epochs=1, repeats=1)
+    return harness.document(
+        framework,
+        variant,
+        measured,
+        settings,
+        {"path": "results/data/dataset.npz", "sha256": sha256, "n": n, "seed": 7},
+        where={"python": "3.11", "numpy": "2", "platform": "linux", "container": {"apptainer": False, "image": None}},
+        when="2026-01-01T00:00:00+00:00",
+    )

@@ -105,6 +105,41 @@ def test_a_tag_that_is_not_on_a_statement_s_first_line_is_refused(fake):
         api.api_table([("late", "a")], fake)
 
 
+def test_a_with_tag_shows_the_innermost_enclosing_with_header_with_the_line(fake):
+    others = "".join(
+        f"    # api: {concept}: none\n" for concept in api.CONCEPTS if concept not in ("update", "gradients", "loss")
+    )
+    code = (
+        "class A:\n"
+        f"{others}"
+        "    def step(self):\n"
+        "        with outer():\n"
+        "            with torch.no_grad():  # a comment, not shown\n"
+        "                for p in ps:\n"
+        "                    p -= 1  # api[with]: update\n"
+        "                q = 2  # api[with]: gradients\n"
+        "        x = 1  # api[with]: loss\n"
+    )
+    (fake / "nested.py").write_text(code + "VARIANTS = {'a': A}\n")
+    with pytest.raises(
+        api.ApiError,
+        match=rf"nested.py:{8 + len(api.CONCEPTS) - 3}: `# api\[with\]: loss` tags a line in no `with` block",
+    ):
+        api.Source(fake).api("nested", "a")
+    (fake / "nested.py").write_text(
+        code.replace("x = 1", "with open(f) as g:\n            x = 1") + "VARIANTS = {'a': A}\n"
+    )
+    cells = api.Source(fake).api("nested", "a")
+    assert cells["update"] == "`with torch.no_grad(): ... p -= 1`"  # a `for` in between: elided
+    assert cells["gradients"] == "`with torch.no_grad(): ... q = 2`"  # the block's second statement
+    assert cells["loss"] == "`with open(f) as g: x = 1`"  # its first
+
+
+def test_the_torch_scratch_update_shows_it_runs_under_no_grad():
+    cell = api.api_table([("torch", "scratch")]).loc["Applying an update", "torch/scratch"]
+    assert cell == "`with torch.no_grad(): ... param -= self.lr * param.grad`"
+
+
 def test_an_unknown_concept_is_named(fake):
     (fake / "typo.py").write_text("class A:\n    x = 1  # api: los\nVARIANTS = {'a': A}\n")
     with pytest.raises(api.ApiError, match="unknown API concept 'los'"):
@@ -140,5 +175,6 @@ def test_runs_of_the_same_code_share_one_listing():
     (fit,) = styles["fit"]
     assert "self.model.fit(" in fit["code"] and fit["files"] == ["_keras_fit.py"]
     page = api.code_html(styles)
-    assert page.count("class='style'") == 2 and "loss.backward()" in page
+    assert page.count("class='style'") == 2 and page.count("<section") == 3  # a tab per listing, by style
+    assert '<span class="n">loss</span><span class="o">.</span><span class="n">backward</span>' in page
     assert "## scratch" in api.code_markdown(styles)

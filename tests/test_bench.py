@@ -1,13 +1,10 @@
 """The scaling benchmark: its table and goals on hand-made results, its plot, and its DAG."""
 
-import subprocess
-import sys
-
 import matplotlib.image
 import numpy as np
 import pytest
 import yaml
-from conftest import ROOT, make_result
+from conftest import ROOT, make_result, snakemake
 
 from tale_of_two.analysis import bench
 
@@ -112,11 +109,8 @@ def test_scaling_plot_is_a_png(results, tmp_path):
 
 
 def dry_run(workdir, *targets, configfile=None):
-    command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), *targets, "-n", "--quiet", "rules"]
-    command += ["--directory", str(workdir)] + (["--configfile", str(configfile)] if configfile else [])
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout + done.stderr
+    configs = ["--configfile", str(configfile)] if configfile else []
+    return snakemake(workdir, *targets, "-n", "--quiet", "rules", *configs, timeout=300).output
 
 
 def count(output, rule):

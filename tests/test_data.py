@@ -122,3 +122,23 @@ def test_written_files_get_the_usual_permissions(tmp_path, arrays):
     os.umask(umask)
     for name in ("d.npz", "d.json"):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o666 & ~umask
+
+
+def test_load_dataset_reads_the_metadata_then_the_arrays_it_vouches_for(tmp_path, arrays, metadata):
+    arrays_path, metadata_path = tmp_path / "d.npz", tmp_path / "d.json"
+    data.save_npz(arrays_path, arrays)
+    data.atomic_write_json(metadata_path, metadata)
+    read, loaded = data.load_dataset(arrays_path, metadata_path)
+    assert read == metadata and np.array_equal(loaded["x"], arrays["x"])
+
+    data.atomic_write_json(metadata_path, {**metadata, "sha256": "0" * 64})
+    with pytest.raises(data.DatasetError, match="does not match its metadata"):
+        data.load_dataset(arrays_path, metadata_path)
+    metadata_path.write_text("{")
+    with pytest.raises(data.DatasetError, match=r"d\.json: not JSON dataset metadata"):
+        data.load_dataset(arrays_path, metadata_path)
+    data.atomic_write_json(metadata_path, {"spec": {}})
+    with pytest.raises(data.DatasetError, match=r"d\.json: dataset metadata without a sha256"):
+        data.load_dataset(arrays_path, metadata_path)
+    with pytest.raises(data.DatasetError, match=r"nope\.json: dataset metadata file not found"):
+        data.load_dataset(arrays_path, tmp_path / "nope.json")

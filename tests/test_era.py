@@ -27,7 +27,7 @@ def test_versions_name_the_frameworks_this_process_imported(monkeypatch):
     }
 
 
-def test_train_era_writes_train_py_s_result_plus_its_era(tmp_path, arrays, metadata):
+def test_train_py_with_era_writes_the_same_result_plus_its_era(tmp_path, arrays, metadata):
     from tale_of_two.fit.data import save_npz
 
     save_npz(tmp_path / "data.npz", arrays)
@@ -36,10 +36,10 @@ def test_train_era_writes_train_py_s_result_plus_its_era(tmp_path, arrays, metad
     common = ["--framework", "numpy", "--variant", "scratch", "--dataset", str(tmp_path / "data.npz")]
     common += ["--metadata", str(tmp_path / "data.json"), "--settings", settings]
     scripts = ROOT / "workflow/scripts"
-    for script, extra, output in (("train.py", [], "plain.json"), ("train_era.py", ["--era", "then"], "era.json")):
+    for extra, output in (([], "plain.json"), (["--era", "then"], "era.json")):
         command = [
             sys.executable,
-            str(scripts / script),
+            str(scripts / "train.py"),
             *common[:2],
             *extra,
             *common[2:],

@@ -78,13 +78,13 @@ def fake_framework(monkeypatch):
     return syncs
 
 
-def run(variant, **settings):
+def measure(variant, **settings):
     x = np.zeros(8, np.float32)
-    return harness.run("fake", variant, x, x, harness.Settings(**settings))
+    return harness.measure("fake", variant, x, x, harness.Settings(**settings))
 
 
 def test_warm_up_is_excluded_and_medians_are_right(fake_framework):
-    result = run("steady", epochs=50, warmup_epochs=2, repeats=3)
+    result = measure("steady", epochs=50, warmup_epochs=2, repeats=3)
     timings = result["timings"]
     assert timings["first_epoch_s"] == pytest.approx(1.0)
     assert timings["setup_s"] == pytest.approx(0.5)
@@ -97,16 +97,16 @@ def test_warm_up_is_excluded_and_medians_are_right(fake_framework):
 
 
 def test_device_is_synchronised_before_every_clock_read(fake_framework):
-    run("steady", epochs=10, warmup_epochs=1, repeats=1)
+    measure("steady", epochs=10, warmup_epochs=1, repeats=1)
     # setup, clock start, one per epoch, end of training
     assert len(fake_framework) == 1 + 1 + 10 + 1
     fake_framework.clear()
-    run("steady", epochs=10, warmup_epochs=1, repeats=1, device="cpu")
+    measure("steady", epochs=10, warmup_epochs=1, repeats=1, device="cpu")
     assert fake_framework == []  # a synchronous CPU has no sync: reading the loss back is the barrier
 
 
 def test_divergence_stops_training_and_is_reported(fake_framework):
-    result = run("exploding", epochs=100, warmup_epochs=1, repeats=1)
+    result = measure("exploding", epochs=100, warmup_epochs=1, repeats=1)
     assert result["status"] == "diverged"
     assert result["diverged_at_epoch"] == 3
     assert result["loss_history"] == [1.0, 1.0, None]
@@ -115,20 +115,24 @@ def test_divergence_stops_training_and_is_reported(fake_framework):
 
 def test_the_log_headline_of_a_run_that_fitted_nothing_says_none(fake_framework):
     """train.py prints it after writing the result: a crash there would make Snakemake delete the result."""
-    diverged = {"framework": "fake", "variant": "exploding", **run("exploding", epochs=100, warmup_epochs=1, repeats=1)}
+    diverged = {
+        "framework": "fake",
+        "variant": "exploding",
+        **measure("exploding", epochs=100, warmup_epochs=1, repeats=1),
+    }
     assert harness.headline(diverged).endswith("final mse = none, status diverged")
-    unsupported = {"framework": "fake", "variant": "no_compiler", **run("no_compiler", epochs=5, warmup_epochs=1)}
+    unsupported = {"framework": "fake", "variant": "no_compiler", **measure("no_compiler", epochs=5, warmup_epochs=1)}
     assert harness.headline(unsupported) == (
         "fake/no_compiler: w = none, b = none, final mse = none, status unsupported (OSError: no C++ compiler)"
     )
 
 
 def test_only_a_missing_compiler_makes_a_compiled_run_unsupported(fake_framework):
-    result = run("no_compiler", epochs=5, warmup_epochs=1, repeats=1)
+    result = measure("no_compiler", epochs=5, warmup_epochs=1, repeats=1)
     assert result["status"] == "unsupported" and result["error"] == "OSError: no C++ compiler"
     assert result["loss_history"] == [] and result["fitted"] == {"w": None, "b": None}
     with pytest.raises(ZeroDivisionError, match="a bug in shared code"):
-        run("compiled_bug", epochs=5, warmup_epochs=1, repeats=1)
+        measure("compiled_bug", epochs=5, warmup_epochs=1, repeats=1)
 
 
 def test_unknown_framework_and_variant_are_named():
@@ -138,12 +142,12 @@ def test_unknown_framework_and_variant_are_named():
 
 def test_unknown_variant_is_named(fake_framework):
     with pytest.raises(ValueError, match="unknown variant 'nope' for framework 'fake'"):
-        run("nope")
+        measure("nope")
 
 
 def test_batch_size_larger_than_n_is_refused(fake_framework):
     with pytest.raises(ValueError, match="batch_size 9 must be between 1 and n = 8"):
-        run("steady", batch_size=9)
+        measure("steady", batch_size=9)
 
 
 def test_batches_cover_the_data_in_order():
@@ -176,10 +180,10 @@ def test_unknown_setting_is_named():
 
 def test_missing_gpu_is_an_error_unless_cpu_fallback_is_asked(fake_framework):
     with pytest.raises(harness.DeviceUnavailable, match="fake sees no GPU"):
-        run("steady", epochs=3, warmup_epochs=1, repeats=1, device="cuda")
-    result = run("steady", epochs=3, warmup_epochs=1, repeats=1, device="cuda", device_fallback="cpu")
+        measure("steady", epochs=3, warmup_epochs=1, repeats=1, device="cuda")
+    result = measure("steady", epochs=3, warmup_epochs=1, repeats=1, device="cuda", device_fallback="cpu")
     assert result["device"] == "cpu" and result["device_fell_back"] is True
-    assert run("steady", epochs=3, warmup_epochs=1, repeats=1)["device_fell_back"] is False
+    assert measure("steady", epochs=3, warmup_epochs=1, repeats=1)["device_fell_back"] is False
 
 
 TOY_FRAMEWORK = '''
@@ -243,7 +247,7 @@ def test_a_new_framework_is_one_module_and_one_config_entry(tmp_path, monkeypatc
         tmp_path,
     )
     settings = harness.settings_from_dict({**runs[("toy", "descent")], "repeats": 1, "warmup_epochs": 1})
-    result = harness.run("toy", "descent", arrays["x"], arrays["y"], settings)
+    result = harness.measure("toy", "descent", arrays["x"], arrays["y"], settings)
     assert result["status"] == "ok" and result["framework_version"] == "toy 1.0"
     assert len(result["loss_history"]) == 800
     # b closes its gap by a factor (1 - 2 lr) = 0.98 an epoch: after 800, 1e-7 of 0.3 (measured below 1e-7 on both).

@@ -43,7 +43,7 @@ def turns(monkeypatch):
 def test_repeats_take_turns_and_merge_per_variant(turns):
     settings = harness.Settings(epochs=4, warmup_epochs=1, repeats=3)
     x = np.zeros(8, np.float32)
-    results = harness.run_interleaved("turns", {"a": settings, "b": settings}, x, x)
+    results = harness.measure_interleaved("turns", {"a": settings, "b": settings}, x, x)
     assert turns == ["a", "b", "a", "b", "a", "b"]  # not a a a b b b
     for result in results.values():
         timings = result["timings"]
@@ -61,6 +61,6 @@ def test_a_variant_with_fewer_repeats_drops_out_of_later_rounds(turns):
         "a": harness.Settings(epochs=2, warmup_epochs=1, repeats=1),
         "b": harness.Settings(epochs=2, warmup_epochs=1, repeats=2),
     }
-    results = harness.run_interleaved("turns", runs, x, x)
+    results = harness.measure_interleaved("turns", runs, x, x)
     assert turns == ["a", "b", "b"]
     assert results["a"]["timings"]["repeats"] == 1 and results["b"]["timings"]["repeats"] == 2

@@ -35,14 +35,14 @@ def list_jobs(tmp_path, *args):
     return done.stdout
 
 
-def test_every_job_is_listed_with_its_configured_image_and_the_gpu_profile_s_nv(tmp_path):
+def test_every_job_is_listed_with_its_configured_image_and_profiles_gpu_nv(tmp_path):
     jobs = [json.loads(line) for line in list_jobs(tmp_path, "--configfile", str(TINY), "--json").splitlines()]
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())["containers"]
     train = {f"{j['wildcards']['framework']}/{j['wildcards']['variant']}": j for j in jobs if j["rule"] == "train"}
     assert sorted(train) == sorted(RUNS)
     for run, job in train.items():
         assert job["image"] == config.get(run.split("/")[0]), job
-        assert job["nv_under_gpu_profile"] is (job["image"] is not None)  # profiles/gpu passes --nv
+        assert job["nv_under_gpu_settings"] is (job["image"] is not None)  # profiles/gpu passes --nv
         assert job["gpu"] == 0  # device: auto asks the scheduler for no GPU
     assert train["torch/scratch"]["image"].startswith("docker://pytorch/pytorch:")
     assert train["numpy/scratch"]["image"] is None and train["jax/scratch"]["image"] is None
@@ -54,9 +54,9 @@ def test_every_job_is_listed_with_its_configured_image_and_the_gpu_profile_s_nv(
 def test_the_table_names_rule_job_image_and_nv_and_gpus_follow_the_config(tmp_path):
     cuda = tmp_path / "cuda.yaml"
     cuda.write_text("training: {device: cuda}\n")
-    profile = tmp_path / "profile.yaml"
-    profile.write_text("software-deployment-method: apptainer\napptainer-args: '--bind /data'\n")
-    text = list_jobs(tmp_path, "--configfile", str(cuda), "--gpu-profile", str(profile))
+    settings_file = tmp_path / "settings.yaml"
+    settings_file.write_text("software-deployment-method: apptainer\napptainer-args: '--bind /data'\n")
+    text = list_jobs(tmp_path, "--configfile", str(cuda), "--gpu-settings", str(settings_file))
     header, *rows = text.splitlines()
     assert header.split() == ["rule", "job", "image", "--nv", "under", "profiles/gpu", "GPUs", "asked"]
     (torch_row,) = [row.split() for row in rows if "torch/scratch" in row]
@@ -76,11 +76,11 @@ def test_the_table_names_rule_job_image_and_nv_and_gpus_follow_the_config(tmp_pa
         ({}, False),
     ],
 )
-def test_nv_is_read_from_the_profile(settings, nv, tmp_path):
-    profile = tmp_path / "config.yaml"
-    profile.write_text(yaml.safe_dump(settings))
-    assert list_images.nv_under(profile) is nv
+def test_nv_is_read_from_the_snakemake_settings(settings, nv, tmp_path):
+    settings_file = tmp_path / "config.yaml"
+    settings_file.write_text(yaml.safe_dump(settings))
+    assert list_images.nv_under(settings_file) is nv
 
 
-def test_the_shipped_gpu_profile_passes_nv():
+def test_profiles_gpu_passes_nv():
     assert list_images.nv_under(ROOT / "profiles/gpu/config.yaml") is True

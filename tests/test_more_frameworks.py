@@ -41,8 +41,8 @@ framework, dataset, runs = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 arrays = np.load(dataset)
 x, y = arrays["x"], arrays["y"]
 results = {
-    name: harness.run(framework, "fit", x, y, harness.Settings(device="cpu", repeats=1, warmup_epochs=1, **settings))
-    for name, settings in runs.items()
+    name: harness.measure(framework, "fit", x, y, harness.Settings(device="cpu", repeats=1, warmup_epochs=1, **extra))
+    for name, extra in runs.items()
 }
 import keras
 other = "keras_torch" if framework != "keras_torch" else "keras_jax"
@@ -84,7 +84,7 @@ def run_settings(**settings) -> harness.Settings:
 @functools.cache
 def fit(framework, variant, x_bytes, y_bytes, **settings):
     x, y = np.frombuffer(x_bytes, np.float32), np.frombuffer(y_bytes, np.float32)
-    return harness.run(framework, variant, x, y, run_settings(**settings))
+    return harness.measure(framework, variant, x, y, run_settings(**settings))
 
 
 def fitted(arrays, framework, variant, **settings):
@@ -134,7 +134,7 @@ def test_jax_is_deterministic_and_records_what_it_ran_on(arrays):
     import jax
 
     settings = harness.Settings(device="cpu", repeats=2, warmup_epochs=1, lr=0.01, epochs=20, init="framework")
-    result = harness.run("jax", "layers", arrays["x"], arrays["y"], settings)
+    result = harness.measure("jax", "layers", arrays["x"], arrays["y"], settings)
     assert result["repeats_identical"]
     assert result["framework_version"] == jax.__version__
     assert result["device"] == "cpu" and result["device_name"] == "cpu" and result["threads"] == 1

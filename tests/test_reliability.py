@@ -9,12 +9,11 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
 
 import pandas as pd
 import pytest
-from conftest import ROOT, TINY, config_file, run_json, snakemake
+from conftest import TINY, config_file, run_json, snakemake, snakemake_command
 
 pytestmark = pytest.mark.e2e
 
@@ -130,21 +129,7 @@ def test_killed_training_job_leaves_no_output_and_the_rerun_matches_an_uninterru
     interrupted, reference = tmp_path / "interrupted", tmp_path / "reference"
     interrupted.mkdir()
     extra = config_file(tmp_path, slow)
-    command = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "-s",
-        str(ROOT / "Snakefile"),
-        "--directory",
-        str(interrupted),
-        "--configfile",
-        TINY,
-        extra,
-        "--cores",
-        "1",
-        target,
-    ]
+    command = snakemake_command(interrupted, "--configfile", TINY, extra, "--cores", "1", target)
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     log = interrupted / "logs/train/torch/scratch.log"
     deadline = time.monotonic() + 120

@@ -4,15 +4,13 @@ Its texts are reStructuredText that Snakemake renders with Jinja, then docutils;
 finds into the page itself as a "System Message" box, and prints it while the report is built.
 """
 
-import os
 import re
 import shutil
-import subprocess
 
 import jinja2
 import pytest
 import yaml
-from conftest import ROOT, RUNS, TINY_ARGS, snakemake
+from conftest import ROOT, RUNS, TINY_ARGS, chromium, headless, snakemake
 from docutils.core import publish_parts
 from snakemake.utils import update_config
 
@@ -86,34 +84,9 @@ def test_report_holds_every_run_every_plot_and_the_tables(report):
         assert item in page, item
 
 
-def chromium():
-    binary = shutil.which("chromium") or shutil.which("chromium-browser")
-    if binary is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed: .ci/run installs it (apt-get install chromium)")
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    return binary
-
-
-def headless(binary, profile, *args):
-    flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-quic",
-        f"--user-data-dir={profile}",
-        "--virtual-time-budget=15000",
-    ]
-    return subprocess.run([binary, *flags, *args], capture_output=True, text=True, timeout=180)
-
-
 def test_report_renders_in_a_browser(report, tmp_path):
     binary = chromium()
-    dom = headless(binary, tmp_path / "profile", "--dump-dom", report.as_uri()).stdout
+    dom = headless(binary, tmp_path / "user-data", "--dump-dom", report.as_uri()).stdout
     rendered = re.sub(r"<script\b.*?</script>", "", dom, flags=re.DOTALL)  # what the page's code drew, not its data
     for category in CATEGORIES:
         assert re.search(rf">\s*{category}\s*<", rendered), category
@@ -125,5 +98,5 @@ def test_report_renders_in_a_browser(report, tmp_path):
     assert re.search(r"<li>\s*<strong>Runs</strong>: one job per framework and variant: <tt[^>]*>torch/", rendered)
     assert re.search(r"<li>\s*<strong>Starting values</strong>: <tt[^>]*>torch/layers</tt>", rendered)
     screenshot = tmp_path / "report.png"
-    headless(binary, tmp_path / "profile2", "--window-size=1400,1000", f"--screenshot={screenshot}", report.as_uri())
+    headless(binary, tmp_path / "user-data-2", "--window-size=1400,1000", f"--screenshot={screenshot}", report.as_uri())
     assert screenshot.stat().st_size > 20_000  # kept under the test's tmp dir for a human to look at

@@ -47,7 +47,7 @@ def loss_of(framework, variant):
 def fit(framework, variant, x_bytes, y_bytes, **settings):
     x, y = np.frombuffer(x_bytes, np.float32), np.frombuffer(y_bytes, np.float32)
     settings = {"device": "cpu", "repeats": 1, "warmup_epochs": 1, **settings}
-    return harness.run(framework, variant, x, y, harness.Settings(**settings))
+    return harness.measure(framework, variant, x, y, harness.Settings(**settings))
 
 
 def fitted(arrays, framework, variant, **settings):
@@ -175,7 +175,7 @@ from tale_of_two.fit import harness
 tf.constant(1.0) + 1.0  # starts TensorFlow's runtime with its own thread pools, as another test may
 x = np.linspace(-1, 1, 16, dtype=np.float32)
 settings = harness.Settings(device="cpu", repeats=1, warmup_epochs=1, epochs=3, threads=1)
-print(json.dumps(harness.run("tensorflow", "layers", x, x, settings)))
+print(json.dumps(harness.measure("tensorflow", "layers", x, x, settings)))
 """
 
 
@@ -196,7 +196,7 @@ import numpy as np
 from tale_of_two.fit import harness
 x = np.linspace(-1, 1, 16, dtype=np.float32)
 settings = harness.Settings(device="cpu", repeats=1, warmup_epochs=1, epochs=3)
-result = harness.run("torch", "scratch_compiled", x, x, settings)
+result = harness.measure("torch", "scratch_compiled", x, x, settings)
 print(result["status"], result["error"].splitlines()[0])
 """
 

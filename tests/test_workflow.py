@@ -1,8 +1,6 @@
 """The real `snakemake` command line on the real Snakefile, in a temporary working directory."""
 
 import json
-import subprocess
-import sys
 
 import jsonschema
 import pandas as pd
@@ -55,8 +53,5 @@ def test_one_result_can_be_rebuilt_alone(tiny_copy):
 
 
 def test_lint_is_clean():
-    done = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--lint"], cwd=ROOT, capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "Lints for" not in done.stdout + done.stderr
+    done = snakemake(ROOT, "--lint", timeout=300)
+    assert "Lints for" not in done.output

@@ -3,7 +3,7 @@
 `snakemake --use-singularity -n` refuses to start without `apptainer` on PATH. This makes the same DAG
 without containers (Snakemake's dry run, in an empty temporary working directory, so every job is listed)
 and reads the image each job's `container:` gives it; a job with none runs on the host. The last column
-says whether `apptainer exec` would get `--nv` (the host's GPU driver) under the GPU workflow profile.
+says whether `apptainer exec` would get `--nv` (the host's GPU driver) under profiles/gpu/config.yaml.
 
     .venv/bin/python tools/list_images.py                          # the default config, target `all`
     .venv/bin/python tools/list_images.py --configfile my.yaml bench
@@ -24,13 +24,13 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-GPU_PROFILE = ROOT / "profiles/gpu/config.yaml"
+GPU_SETTINGS = ROOT / "profiles/gpu/config.yaml"
 HOST = "none: runs on the host"
 
 
-def nv_under(profile: Path) -> bool:
-    """Whether a workflow profile runs jobs in their images with `--nv` in the apptainer arguments."""
-    settings = yaml.safe_load(profile.read_text()) or {}
+def nv_under(settings_file: Path) -> bool:
+    """Whether Snakemake settings (a `--workflow-profile` config.yaml) run jobs in their images with `--nv`."""
+    settings = yaml.safe_load(settings_file.read_text()) or {}
     method = settings.get("software-deployment-method") or settings.get("sdm") or []
     methods = {method} if isinstance(method, str) else set(method)
     arguments = settings.get("apptainer-args") or settings.get("singularity-args") or ""
@@ -111,14 +111,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("targets", nargs="*", default=["all"], help="Snakemake targets (default: all)")
     parser.add_argument("--configfile", action="append", type=Path, default=[], help="merged over config.yaml")
-    parser.add_argument("--gpu-profile", type=Path, default=GPU_PROFILE, help="workflow profile read for --nv")
+    parser.add_argument(
+        "--gpu-settings", type=Path, default=GPU_SETTINGS, help="Snakemake settings read for --nv (profiles/gpu)"
+    )
     parser.add_argument("--json", action="store_true", help="one JSON object per job instead of a table")
     args = parser.parse_args(argv)
     jobs = dag_jobs([path.resolve() for path in args.configfile], args.targets)
-    nv = nv_under(args.gpu_profile)
+    nv = nv_under(args.gpu_settings)
     if args.json:
         for job in jobs:
-            print(json.dumps({**job, "nv_under_gpu_profile": bool(job["image"]) and nv}))
+            print(json.dumps({**job, "nv_under_gpu_settings": bool(job["image"]) and nv}))
     else:
         print(table(jobs, nv))
     return 0

@@ -66,20 +66,20 @@ HEADER = {
 }
 
 
-def run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
+def call(command: list[str], **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(command, check=True, text=True, **kwargs)
 
 
 def install_uv(where: Path) -> str:
-    run([sys.executable, "-m", "venv", str(where)])
-    run([str(where / "bin/python"), "-m", "pip", "install", "--quiet", f"uv=={UV_VERSION}"])
+    call([sys.executable, "-m", "venv", str(where)])
+    call([str(where / "bin/python"), "-m", "pip", "install", "--quiet", f"uv=={UV_VERSION}"])
     return str(where / "bin/uv")
 
 
 def compile_lock(uv: str, out: Path, *extra: str) -> None:
     env = {**os.environ, "UV_CUSTOM_COMPILE_COMMAND": COMMAND}
     command = [uv, "pip", "compile", "requirements.txt", "--quiet", "--no-config", "--default-index", INDEX]
-    run([*command, "--python-platform", PLATFORM, *extra, "-o", str(out)], env=env)
+    call([*command, "--python-platform", PLATFORM, *extra, "-o", str(out)], env=env)
 
 
 def entries(text: str) -> tuple[list[str], dict[str, str]]:

@@ -14,10 +14,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import ROOT, TINY, snakemake
 
-ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
-TINY = ROOT / "tests/config/tiny.yaml"
 # Set by .ci/containers.sh: a config file whose `containers:` names the .sif images it built.
 CI_CONFIG = os.environ.get("TALE_OF_TWO_CONTAINERS_CONFIG")
 
@@ -85,29 +84,18 @@ def test_every_job_gets_its_configured_image(configfiles, apptainer_on_path):
 
 def test_cli_dry_run_with_containers_names_each_image(apptainer_on_path, tmp_path):
     """The command users type, dry: it accepts the container setup and announces each image."""
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "snakemake",
-            "-s",
-            str(ROOT / "Snakefile"),
-            "--directory",
-            str(tmp_path),
-            "--configfile",
-            str(TINY),
-            "--use-singularity",
-            "--cores",
-            "2",
-            "-n",
-        ],
-        capture_output=True,
-        text=True,
+    done = snakemake(
+        tmp_path,
+        "--configfile",
+        TINY,
+        "--use-singularity",
+        "--cores",
+        "2",
+        "-n",
         timeout=300,
         env={**os.environ, "PATH": apptainer_on_path},
     )
-    output = done.stdout + done.stderr
-    assert done.returncode == 0, output[-4000:]
+    output = done.output
     for framework in ("torch", "tensorflow"):
         image = merged_config(TINY)["containers"][framework]
         assert f"Singularity image {image} will be pulled." in output

@@ -17,9 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from conftest import TINY, snakemake
 
-ROOT = Path(__file__).resolve().parents[2]
-TINY = ROOT / "tests/config/tiny.yaml"
 CI_CONFIG = os.environ.get("TALE_OF_TWO_CONTAINERS_CONFIG")
 APPTAINER_ARGS = os.environ.get("TALE_OF_TWO_APPTAINER_ARGS", "")
 RTOL = 1e-5
@@ -33,18 +32,13 @@ pytestmark = [
 ]
 
 
-def snakemake(workdir: Path, *args: str) -> str:
-    # Jobs without an image (e.g. numpy) run `python` from PATH on the host: put this environment's
-    # first, as an activated virtualenv would (workflow/rules/common.smk only does it without
-    # --use-singularity). Apptainer does not pass PATH into containers: there `python` is the image's.
+def run_here(workdir: Path, *args: str) -> str:
+    """`snakemake` in `workdir`, its output. Jobs without an image (e.g. numpy) run `python` from PATH on the
+    host: this environment's goes first, as an activated virtualenv would (workflow/rules/common.smk only
+    does it without --use-singularity). Apptainer does not pass PATH into containers: there `python` is the
+    image's. The slots are the default profile's, as users run it."""
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir), *args]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=1200, env=env)
-    output = done.stdout + done.stderr
-    if done.returncode != 0:
-        logs = "\n".join(f"--- {log}\n{log.read_text()[-2000:]}" for log in sorted(workdir.glob("logs/**/*.log")))
-        pytest.fail(f"{shlex.join(command)} failed ({done.returncode}):\n{output[-6000:]}\n{logs}")
-    return output
+    return snakemake(workdir, *args, timeout=1200, env=env, timing_slots=None).output
 
 
 @pytest.fixture(scope="module")
@@ -58,9 +52,9 @@ def runs(tmp_path_factory, images):
     for framework in ("torch", "tensorflow"):
         assert Path(images[framework]).is_file(), f"image of {framework} missing: {images.get(framework)}"
     local = tmp_path_factory.mktemp("local")
-    snakemake(local, "--configfile", str(TINY), "--cores", "2")
+    run_here(local, "--configfile", str(TINY), "--cores", "2")
     container = tmp_path_factory.mktemp("container")
-    output = snakemake(
+    output = run_here(
         container,
         "--configfile",
         str(TINY),

@@ -6,14 +6,11 @@ The run on a real cluster is test_slurm_run.py (CI stage .ci/slurm.sh).
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
+from conftest import ROOT, TINY, snakemake
 
-ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = yaml.safe_load((ROOT / "profiles/slurm/config.yaml").read_text())
 CI = yaml.safe_load((ROOT / "tests/slurm/profile/config.yaml").read_text())
 
@@ -35,12 +32,9 @@ def test_gpus_are_resources_not_slurm_extra():
 @pytest.mark.e2e
 def test_dry_run_asks_a_gpu_only_for_cuda_runs(tmp_path):
     (tmp_path / "one-cuda.yaml").write_text("runs: {torch: {scratch: {device: cuda}}}\n")
-    command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(tmp_path)]
-    command += ["--workflow-profile", str(ROOT / "profiles/slurm"), "--dry-run"]
-    command += ["--configfile", str(ROOT / "tests/config/tiny.yaml"), str(tmp_path / "one-cuda.yaml")]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
-    output = done.stdout + done.stderr
-    assert done.returncode == 0, output[-4000:]
+    how = ["--workflow-profile", str(ROOT / "profiles/slurm"), "--dry-run"]
+    configs = ["--configfile", TINY, str(tmp_path / "one-cuda.yaml")]
+    output = snakemake(tmp_path, *how, *configs, timeout=300, timing_slots=None).output
     assert "workflow specific profile" in output and "profiles/default" not in output, output[:1000]
     train = {}
     for block in output.split("rule train:")[1:]:

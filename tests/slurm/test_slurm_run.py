@@ -8,21 +8,21 @@ the CI cluster needs (job states from squeue, SLURM logs kept).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-import snakemake
+from conftest import ROOT, TINY, snakemake
 
-ROOT = Path(__file__).resolve().parents[2]
 # The environment running these tests, and so Snakemake: the jobs must run its own snakemake.
-SNAKEMAKE_MAIN = str(Path(snakemake.__file__).parent / "__main__.py")
+SNAKEMAKE_MAIN = str(Path(importlib.util.find_spec("snakemake").origin).parent / "__main__.py")
 SUBMITTED = re.compile(r"Job (\d+) has been submitted with SLURM jobid (\d+) \(log: (\S+)\)\.")
 JOB_STATS = re.compile(r"^Job stats:\njob +count\n[- ]+\n(.*?)\ntotal +\d+$", re.MULTILINE | re.DOTALL)
 LOCAL_RULES = {"all"}  # no command: Snakemake finishes them itself
@@ -52,24 +52,13 @@ def snakemake_run(
         how = ["--workflow-profile", str(ROOT / "profiles/slurm"), "--profile", str(ROOT / "tests/slurm/profile")]
     else:
         how = ["--cores", "2"]
-    configs = [str(ROOT / "tests/config/tiny.yaml"), *map(str, configfiles)]
-    command = [
-        "timeout",
-        "--foreground",
-        "-k",
-        "10",
-        str(limit_s),
-        sys.executable,
-        "-m",
-        "snakemake",
-        "-s",
-        str(ROOT / "Snakefile"),
-    ]
-    command += [*targets, "--directory", str(workdir), *how, "--configfile", *configs]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
-    done.output = done.stdout + done.stderr
+    configs = [TINY, *map(str, configfiles)]
+    timeout = ("timeout", "--foreground", "-k", "10", str(limit_s))
+    done = snakemake(
+        workdir, *targets, *how, "--configfile", *configs, check=False, timeout=None, timing_slots=None, prefix=timeout
+    )
     if done.returncode in (124, 137):
-        pytest.fail(f"{' '.join(command)} ran past {limit_s} s:\n{done.output[-6000:]}")
+        pytest.fail(f"{shlex.join(done.args)} ran past {limit_s} s:\n{done.output[-6000:]}")
     return done
 
 

@@ -14,11 +14,10 @@ import jsonschema
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import ROOT, TINY, snakemake
 
 from tale_of_two.analysis import then_vs_now
 
-ROOT = Path(__file__).resolve().parents[2]
-TINY = ROOT / "tests/config/tiny.yaml"
 THEN_PYTHON = os.environ.get("TALE_OF_TWO_THEN_PYTHON")
 RUNS = ["torch/scratch", "torch/layers", "tensorflow/scratch", "tensorflow/layers", "tensorflow/fit"]
 
@@ -31,20 +30,17 @@ pytestmark = [
 ]
 
 
-def snakemake(workdir: Path, *args: str) -> str:
-    command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir), *args]
+def run_then(workdir: Path, *args: str) -> str:
+    """`snakemake` in `workdir` on the tiny config with the 2020 interpreter, its output."""
     # Last: --config takes every word after it, up to the next option.
-    command += ["--configfile", str(TINY), "--config", f"then={{python: {THEN_PYTHON}}}"]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=1800)
-    if done.returncode != 0:
-        pytest.fail(f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
-    return done.stdout + done.stderr
+    then = ("--configfile", TINY, "--config", f"then={{python: {THEN_PYTHON}}}")
+    return snakemake(workdir, *args, *then, timeout=1800, timing_slots=None).output
 
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("then")
-    snakemake(workdir, "--cores", "2", "then_vs_now")
+    run_then(workdir, "--cores", "2", "then_vs_now")
     return workdir
 
 
@@ -129,7 +125,7 @@ def test_page_figure_and_report(workdir):
     for heading in ("# Then and now", "## Do the eras agree?", "## 2020 idioms, run in both eras"):
         assert heading in page
     assert (workdir / "results/plots/then_vs_now.png").stat().st_size > 10_000
-    snakemake(workdir, "then_vs_now", "--report", "results/report.html")
+    run_then(workdir, "then_vs_now", "--report", "results/report.html")
     report = (workdir / "results/report.html").read_text()
     assert "Then and now" in report and "results/then_vs_now.html" in report
 

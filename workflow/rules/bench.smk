@@ -34,8 +34,6 @@ rule bench_train:
         framework_container
     threads: lambda wildcards: max(s["threads"] for s in bench_job(wildcards).values())
     resources:
-        # Timed jobs take the machine's one timing slot (see profiles/default), so they never overlap.
-        timing_slot=1,
         gpu=lambda wildcards: int(any(s["device"] == "cuda" for s in bench_job(wildcards).values())),
     params:
         runs=lambda wildcards: json.dumps(bench_job(wildcards), sort_keys=True),
@@ -67,9 +65,6 @@ rule bench_summary:
         "../../envs/analysis.yaml"
     container:
         ANALYSIS_CONTAINER
-    resources:
-        # The one timing slot (profiles/default): no job runs beside a timed training job.
-        timing_slot=1,
     script:
         "../scripts/bench_summary.py"
 

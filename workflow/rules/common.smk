@@ -60,7 +60,13 @@ def framework_env(wildcards):
 def training_code(wildcards):
     """The code that fits: editing it reruns the affected jobs."""
     lib = WORKFLOW_DIR / "lib" / "tale_of_two" / "fit"
-    return [lib / "harness.py", lib / "data.py", *framework_files(wildcards.framework)]
+    return [
+        lib / "harness.py",
+        lib / "data.py",
+        lib / "era.py",
+        lib / "cli.py",
+        *framework_files(wildcards.framework),
+    ]
 
 
 def framework_container(wildcards):

@@ -24,9 +24,6 @@ rule time_to_solution:
         "../../envs/analysis.yaml"
     container:
         ANALYSIS_CONTAINER
-    resources:
-        # The one timing slot (profiles/default): no job runs beside a timed training job.
-        timing_slot=1,
     params:
         config_note=lambda wildcards: f"lr {config['training']['lr']}, {config['training']['epochs']} epochs by default",
     script:

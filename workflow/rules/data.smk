@@ -12,11 +12,8 @@ rule dataset:
         "../../envs/analysis.yaml"
     container:
         ANALYSIS_CONTAINER
-    resources:
-        # The one timing slot (profiles/default): no job runs beside a timed training job.
-        timing_slot=1,
     params:
         spec=config["dataset"],
         lad=True,
     script:
-        "../scripts/make_dataset.py"
+        "../scripts/dataset.py"

@@ -6,7 +6,7 @@ rule profile_run:
     input:
         arrays="results/data/dataset.npz",
         metadata="results/data/dataset.json",
-        script=TRAIN_SCRIPT,
+        script=WORKFLOW_DIR / "scripts" / "profile_run.py",
         code=lambda wildcards: [
             *training_code(wildcards),
             WORKFLOW_DIR / "lib" / "tale_of_two" / "fit" / "profiling.py",
@@ -26,8 +26,6 @@ rule profile_run:
         framework_container
     threads: lambda wildcards: run_settings(wildcards)["threads"]
     resources:
-        # A profile is a timing: it takes the machine's one timing slot, like the training jobs.
-        timing_slot=1,
         gpu=gpus_requested,
     params:
         settings=settings_json,
@@ -35,7 +33,7 @@ rule profile_run:
     shell:
         "python {input.script:q} --framework {wildcards.framework:q} --variant {wildcards.variant:q}"
         " --dataset {input.arrays:q} --metadata {input.metadata:q}"
-        " --settings {params.settings:q} --profile {params.epochs} --output {output:q}"
+        " --settings {params.settings:q} --epochs {params.epochs} --output {output:q}"
         " > {log:q} 2>&1"
 
 

@@ -23,9 +23,6 @@ rule summarize:
         "../../envs/analysis.yaml"
     container:
         ANALYSIS_CONTAINER
-    resources:
-        # The one timing slot (profiles/default): no job runs beside a timed training job.
-        timing_slot=1,
     script:
         "../scripts/summarize.py"
 
@@ -54,9 +51,6 @@ rule plot:
         "../../envs/analysis.yaml"
     container:
         ANALYSIS_CONTAINER
-    resources:
-        # The one timing slot (profiles/default): no job runs beside a timed training job.
-        timing_slot=1,
     script:
         "../scripts/plot.py"
 
@@ -77,16 +71,13 @@ rule api_differences:
         "../../envs/analysis.yaml"
     container:
         ANALYSIS_CONTAINER
-    resources:
-        # The one timing slot (profiles/default): no job runs beside a timed training job.
-        timing_slot=1,
     params:
         runs=list(RUNS),
     script:
         "../scripts/api_differences.py"
 
 
-rule code:
+rule code_listings:
     input:
         modules=FRAMEWORK_MODULES,
     output:
@@ -102,8 +93,6 @@ rule code:
         "../../envs/analysis.yaml"
     container:
         ANALYSIS_CONTAINER
-    resources:
-        timing_slot=1,
     params:
         runs=list(RUNS),
     script:

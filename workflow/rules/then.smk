@@ -6,10 +6,8 @@ rule train_era:
     input:
         arrays="results/data/dataset.npz",
         metadata="results/data/dataset.json",
-        script=WORKFLOW_DIR / "scripts" / "train_era.py",
-        train=TRAIN_SCRIPT,
+        script=TRAIN_SCRIPT,
         code=training_code,
-        era=WORKFLOW_DIR / "lib" / "tale_of_two" / "fit" / "era.py",
     output:
         report(
             "results/then_vs_now/{era}/runs/{framework}/{variant}.json",
@@ -28,8 +26,6 @@ rule train_era:
     container:
         era_container
     threads: lambda wildcards: THEN_RUNS[(wildcards.framework, wildcards.variant)]["threads"]
-    resources:
-        timing_slot=1,
     params:
         python=era_python,
         settings=era_settings,
@@ -60,9 +56,6 @@ rule idioms:
         era_env
     container:
         era_container
-    resources:
-        # Not timed, but it imports and trains both frameworks: kept apart from the timed jobs.
-        timing_slot=1,
     params:
         python=era_python,
     shell:
@@ -95,11 +88,8 @@ rule compare_eras:
         "../../envs/analysis.yaml"
     container:
         ANALYSIS_CONTAINER
-    resources:
-        # The one timing slot (profiles/default): no job runs beside a timed training job.
-        timing_slot=1,
     script:
-        "../scripts/then_vs_now.py"
+        "../scripts/compare_eras.py"
 
 
 rule then_vs_now:

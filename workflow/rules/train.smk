@@ -22,8 +22,6 @@ rule train:
         framework_container
     threads: lambda wildcards: run_settings(wildcards)["threads"]
     resources:
-        # Timed jobs take the machine's one timing slot (see profiles/default), so they never overlap.
-        timing_slot=1,
         gpu=gpus_requested,
     params:
         settings=settings_json,

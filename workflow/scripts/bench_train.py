@@ -3,27 +3,24 @@
 A plain command-line script, like train.py: numpy, the framework and the standard library only.
 """
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
+from tale_of_two.fit import cli  # noqa: E402
 from tale_of_two.fit.data import atomic_write_json  # noqa: E402
-from tale_of_two.fit.harness import settings_from_dict, train_interleaved  # noqa: E402
+from tale_of_two.fit.harness import fit_runs_interleaved, settings_from_dict  # noqa: E402
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--framework", required=True)
-    parser.add_argument("--dataset", required=True, help="dataset .npz")
-    parser.add_argument("--metadata", required=True, help="dataset metadata .json (holds its sha256)")
+    parser = cli.parser(__doc__, variant=False)
     parser.add_argument("--runs", required=True, help="{variant: effective training settings}, as JSON")
     parser.add_argument("--output", required=True, help="{'results': [one result per variant]} .json to write")
     args = parser.parse_args(argv)
     runs = {variant: settings_from_dict(settings) for variant, settings in json.loads(args.runs).items()}
-    results = train_interleaved(args.framework, runs, args.dataset, args.metadata)
+    results = fit_runs_interleaved(args.framework, runs, args.dataset, args.metadata)
     atomic_write_json(args.output, {"results": results})
     for result in results:
         epoch = result["timings"]["epoch_s"]["median"]

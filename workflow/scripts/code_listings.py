@@ -1,4 +1,4 @@
-"""Rule `code`: every configured run's code, side by side by style, read from the framework modules."""
+"""Rule `code_listings`: every configured run's code, side by side by style, read from the framework modules."""
 
 import sys
 from pathlib import Path

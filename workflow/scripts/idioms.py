@@ -4,7 +4,6 @@ numpy, TensorFlow, torch and the standard library only; Python 3.8 or later (it 
 """
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -12,7 +11,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")  # TensorFlow's C++ start-up notices are not the idioms'
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
-from tale_of_two.fit.data import atomic_write_json, load  # noqa: E402
+from tale_of_two.fit.data import atomic_write_json, load_dataset  # noqa: E402
 from tale_of_two.fit.idioms import run_idioms  # noqa: E402
 
 
@@ -23,8 +22,7 @@ def main(argv=None) -> None:
     parser.add_argument("--metadata", required=True, help="dataset metadata .json (holds its sha256)")
     parser.add_argument("--output", required=True, help="idioms .json to write")
     args = parser.parse_args(argv)
-    metadata = json.loads(Path(args.metadata).read_text())
-    arrays = load(args.dataset, expected_sha256=metadata["sha256"])
+    _, arrays = load_dataset(args.dataset, args.metadata)
     record = {"era": args.era, **run_idioms(arrays["x"], arrays["y"])}
     atomic_write_json(args.output, record)
     for row in record["idioms"]:

@@ -9,11 +9,10 @@ sys.stderr = open(snakemake.log[0], "w")
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "lib"))
 
 from tale_of_two.analysis import convergence  # noqa: E402
-from tale_of_two.fit.data import atomic_write_bytes, load  # noqa: E402
+from tale_of_two.fit.data import atomic_write_bytes, load_dataset  # noqa: E402
 
-metadata = json.loads(Path(snakemake.input.metadata).read_text())
+metadata, arrays = load_dataset(snakemake.input.arrays, snakemake.input.metadata)
 results = [json.loads(Path(path).read_text()) for path in snakemake.input.runs]
-arrays = load(snakemake.input.arrays, expected_sha256=metadata["sha256"])
 table = convergence.time_to_solution(results, metadata, arrays["x"], arrays["y"])
 note = f"Settings: lr and epochs per run as configured ({snakemake.params.config_note})."
 atomic_write_bytes(snakemake.output.table, convergence.to_markdown(table, note).encode())

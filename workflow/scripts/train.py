@@ -1,39 +1,29 @@
-"""Rules `train` and `profile_run`: fit one (framework, variant) on the dataset and write its result file,
-or, with --profile, a Markdown profile of where its epochs' time goes.
+"""Rules `train` and `train_era`: fit one (framework, variant) on the dataset and write its result file;
+with --era, the result also records the era of the interpreter running it.
 
 A plain command-line script (numpy, the framework and the standard library only), so that it runs
 unchanged under the image's own Python inside the official framework containers.
 """
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
-from tale_of_two.fit.data import atomic_write_bytes, atomic_write_json  # noqa: E402
-from tale_of_two.fit.harness import headline, settings_from_dict, train  # noqa: E402
+from tale_of_two.fit import cli  # noqa: E402
+from tale_of_two.fit.data import atomic_write_json  # noqa: E402
+from tale_of_two.fit.harness import fit_run, headline, settings_from_dict  # noqa: E402
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--framework", required=True)
-    parser.add_argument("--variant", required=True)
-    parser.add_argument("--dataset", required=True, help="dataset .npz")
-    parser.add_argument("--metadata", required=True, help="dataset metadata .json (holds its sha256)")
+    parser = cli.parser(__doc__)
     parser.add_argument("--settings", required=True, help="effective training settings, as JSON")
-    parser.add_argument("--output", required=True, help="result .json to write (with --profile: the profile .md)")
-    parser.add_argument("--profile", type=int, metavar="EPOCHS", help="profile EPOCHS epochs after the warm-up")
+    parser.add_argument("--output", required=True, help="result .json to write")
+    parser.add_argument("--era", choices=["then", "now"], help="record the result as this era's (rule train_era)")
     args = parser.parse_args(argv)
     settings = settings_from_dict(json.loads(args.settings))
-    if args.profile:
-        from tale_of_two.fit import profiling
-
-        markdown = profiling.run(args.framework, args.variant, args.dataset, args.metadata, settings, args.profile)
-        atomic_write_bytes(args.output, markdown.encode())
-        return
-    result = train(args.framework, args.variant, args.dataset, args.metadata, settings)
+    result = fit_run(args.framework, args.variant, args.dataset, args.metadata, settings, args.era)
     atomic_write_json(args.output, result)
     print(headline(result))
 

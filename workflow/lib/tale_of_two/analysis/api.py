@@ -2,7 +2,9 @@
 
 A line of a variant's code that the table should show is tagged with a trailing ``# api: <concept>``
 (optionally ``# api: <concept>: <note>``); a concept with no line of its own (``zero_grad`` where
-nothing accumulates) is a comment line ``# api: <concept>: <text>``. What counts as a variant's code
+nothing accumulates) is a comment line ``# api: <concept>: <text>``. ``# api[with]: <concept>`` shows the
+line with the header of the innermost ``with`` block around it (``with torch.no_grad(): ... param -= ...``),
+for a line whose meaning depends on that context. What counts as a variant's code
 is its class, its base classes, and the module-level functions and classes they use, followed across
 ``from tale_of_two.fit.frameworks.<module> import ...``: a tag anywhere else in the module is not that
 variant's. Everything is read with `ast` and `tokenize`, without importing any framework, so the table
@@ -19,7 +21,11 @@ import tokenize
 from pathlib import Path
 
 import pandas as pd
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import PythonLexer
 
+from tale_of_two.analysis.pages import inline_code, page
 from tale_of_two.config import FRAMEWORKS_DIR, variant_classes
 
 CONCEPTS = {
@@ -36,8 +42,7 @@ CONCEPTS = {
     "article": "Differs from the article",
 }
 OPTIONAL = {"article": "no"}  # concepts a variant may leave untagged, and what the table then says
-TAG = re.compile(r"#\s*api:\s*(\w+)(?::\s*(.*))?$")
-CODE = re.compile(r"`([^`]+)`")
+TAG = re.compile(r"#\s*api(\[with\])?:\s*(\w+)(?::\s*(.*))?$")
 PACKAGE = "tale_of_two.fit.frameworks"
 
 
@@ -133,7 +138,7 @@ class Source:
                 match = TAG.match(comment)
                 if match is None:
                     continue
-                concept, note = match.group(1), (match.group(2) or "").strip()
+                in_with, concept, note = match.group(1), match.group(2), (match.group(3) or "").strip()
                 if concept not in CONCEPTS:
                     raise ApiError(f"{module.path}:{line}: unknown API concept {concept!r}; known: {list(CONCEPTS)}")
                 if not module.lines[line - 1][:column].strip():  # a comment line: the note is the cell
@@ -144,7 +149,14 @@ class Source:
                 lines = statement_lines(node, line)
                 if lines is None:
                     raise ApiError(f"{module.path}:{line}: `# api: {concept}` tags a line where no statement starts")
-                code = f"`{module.code(*lines).rstrip(':')}`"
+                code = module.code(*lines)
+                if in_with:
+                    block = enclosing_with(node, line)
+                    if block is None:
+                        raise ApiError(f"{module.path}:{line}: `# api[with]: {concept}` tags a line in no `with` block")
+                    gap = " " if block.body[0].lineno == line else " ... "
+                    code = module.code(*statement_lines(node, block.lineno)) + gap + code
+                code = f"`{code.rstrip(':')}`"
                 tagged.setdefault(concept, []).append(f"{code} ({note})" if note else code)
             for concept, texts in tagged.items():
                 cells.setdefault(concept, "; ".join(texts))
@@ -180,6 +192,16 @@ def statement_lines(scope: ast.AST, line: int) -> tuple[int, int] | None:
     return None
 
 
+def enclosing_with(scope: ast.AST, line: int) -> ast.With | None:
+    """The innermost `with` statement whose body holds `line`."""
+    blocks = [
+        node
+        for node in ast.walk(scope)
+        if isinstance(node, (ast.With, ast.AsyncWith)) and node.body[0].lineno <= line <= node.end_lineno
+    ]
+    return max(blocks, key=lambda node: node.lineno, default=None)
+
+
 def api_table(runs: list[tuple[str, str]], frameworks_dir: Path = FRAMEWORKS_DIR) -> pd.DataFrame:
     """Concepts down, one column per run, in the order given."""
     source = Source(frameworks_dir)
@@ -196,31 +218,12 @@ def to_markdown(table: pd.DataFrame) -> str:
     return header + table.to_markdown(disable_numparse=True) + "\n"
 
 
-STYLE = (
-    "body{font-family:sans-serif;margin:1em}table{border-collapse:collapse}"
-    "th,td{border:1px solid #ccc;padding:.4em .6em;vertical-align:top;text-align:left}"
-    "thead th{background:#f3f3f3}tbody th{background:#fafafa;white-space:nowrap}code{font-size:.9em}"
-    ".style{display:flex;gap:1em;align-items:flex-start;overflow-x:auto}"
-    ".style>div{flex:1 1 0;min-width:30em}pre{background:#f7f7f7;padding:.6em;overflow-x:auto;font-size:.8em}"
-)
-
-
-def page(title: str, body: str) -> str:
-    return (
-        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-        f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>{body}</body></html>\n"
-    )
-
-
 def to_html(table: pd.DataFrame) -> str:
     """A standalone page for the report: code in backticks rendered as code."""
 
-    def cell(text: str) -> str:
-        return CODE.sub(lambda match: f"<code>{match.group(1)}</code>", html.escape(text, quote=False))
-
     head = "".join(f"<th>{html.escape(column)}</th>" for column in table.columns)
     rows = "".join(
-        f"<tr><th>{html.escape(concept)}</th>" + "".join(f"<td>{cell(value)}</td>" for value in values) + "</tr>"
+        f"<tr><th>{html.escape(concept)}</th>" + "".join(f"<td>{inline_code(value)}</td>" for value in values) + "</tr>"
         for concept, values in zip(table.index, table.to_numpy(), strict=True)
     )
     return page(
@@ -260,14 +263,48 @@ def code_markdown(styles: dict[str, list[dict]]) -> str:
     return "".join(parts)
 
 
+# One tab per listing, as radio buttons and CSS (no script): the checked one's panel shows, full width.
+# 100 characters of 13 px monospace take 780 px: a listing's lines up to 100 characters fit without
+# scrolling in any window wider than about 850 px (a test measures it in a browser at 1400 px).
+TABS_STYLE = (
+    ".tabs{display:flex;flex-wrap:wrap;gap:.25em;align-items:flex-end}"
+    ".tabs>input{position:absolute;opacity:0;pointer-events:none}"
+    ".tabs>label{padding:.35em .7em;border:1px solid #ccc;border-bottom:none;border-radius:.3em .3em 0 0;"
+    "background:#f3f3f3;cursor:pointer;font:13px monospace}"
+    ".tabs>input:checked+label{background:#fff;font-weight:bold;box-shadow:0 1px 0 #fff}"
+    ".tabs>input:focus-visible+label{outline:2px solid #4a90d9}"
+    ".tabs>.style{margin-left:.6em;font:bold 13px sans-serif;color:#555;align-self:center}"
+    ".tabs>section{display:none;order:1;width:100%;border-top:1px solid #ccc;padding-top:.4em}"
+    ".tabs>section h2{font-size:1.1em;margin:.3em 0}"
+    ".highlight pre{font:13px/1.45 monospace;padding:.8em 1em;margin:0;overflow-x:auto;tab-size:4}"
+)
+
+
 def code_html(styles: dict[str, list[dict]]) -> str:
-    """Side by side: one row per style, one column per listing."""
-    body = []
+    """One tab per listing (the runs that share its code), grouped by style; each highlighted by Pygments."""
+    formatter = HtmlFormatter(cssclass="highlight", style="default")
+    lexer = PythonLexer()
+    tabs, panels, shown = [], [], []
     for style, listings in styles.items():
-        columns = "".join(
-            f"<div><h3>{html.escape(', '.join(listing['runs']))}</h3><p>From {html.escape(', '.join(listing['files']))}"
-            f"</p><pre><code>{html.escape(listing['code'])}</code></pre></div>"
-            for listing in listings
-        )
-        body.append(f"<h2>{html.escape(style)}</h2><div class='style'>{columns}</div>")
-    return page("The code of every run", "".join(body))
+        tabs.append(f"<span class='style'>{html.escape(style)}:</span>")
+        for listing in listings:
+            index = len(panels)
+            runs = ", ".join(listing["runs"])
+            checked = " checked" if index == 0 else ""
+            tabs.append(
+                f"<input type='radio' name='listing' id='tab-{index}'{checked}>"
+                f"<label for='tab-{index}'>{html.escape(runs)}</label>"
+            )
+            panels.append(
+                f"<section id='panel-{index}'><h2>{html.escape(runs)}</h2>"
+                f"<p>From {html.escape(', '.join(listing['files']))} ({html.escape(style)} style)</p>"
+                f"{highlight(listing['code'], lexer, formatter)}</section>"
+            )
+            shown.append(f"#tab-{index}:checked~#panel-{index}{{display:block}}")
+    intro = (
+        "<p>Each run's variant class, its base classes and the functions and classes they use, as they ran "
+        "(<code>workflow/lib/tale_of_two/fit/frameworks/</code>). Runs that execute the same code share one tab. "
+        "Lines tagged <code># api:</code> are the cells of the API-differences table.</p>"
+    )
+    body = f"{intro}<div class='tabs'>{''.join(tabs)}{''.join(panels)}</div>"
+    return page("The code of every run", body, TABS_STYLE + "".join(shown) + formatter.get_style_defs(".highlight"))

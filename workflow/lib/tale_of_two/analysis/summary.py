@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import html
 import json
-import re
 from pathlib import Path
 
 import jsonschema
 import numpy as np
 import pandas as pd
+
+from tale_of_two.analysis.pages import inline_code, page
 
 # Which optimum a run is judged against, by the loss it minimised.
 OPTIMUM_OF_LOSS = {"mse": "ols", "mae": "lad"}
@@ -340,10 +340,6 @@ def equivalence_markdown(table: pd.DataFrame) -> str:
     return text + table.to_markdown(index=False, floatfmt=".3g") + "\n"
 
 
-def markdown_code_to_html(text: str) -> str:
-    return re.sub(r"`([^`]*)`", r"<code>\1</code>", html.escape(text))
-
-
 def to_html(table: pd.DataFrame) -> str:
     """The summary for the report, marking what a reader looks for: best and worst fit, fastest and
     slowest epoch (among runs that finished), and any run that diverged or could not run."""
@@ -394,19 +390,10 @@ def to_html(table: pd.DataFrame) -> str:
             na_rep="",
         )
         .hide(axis="index")
-        .set_table_styles(
-            [
-                {"selector": "td, th", "props": "border:1px solid #ccc;padding:.3em .5em"},
-                {"selector": "", "props": "border-collapse:collapse;font-family:sans-serif"},
-            ]
-        )
     )
     legend = (
-        f"<p>{markdown_code_to_html(initial_values_note(table))}</p>"
+        f"<p>{inline_code(initial_values_note(table))}</p>"
         "<p>Green: best fit (distance to the optimum of its own loss) and fastest epoch among finished runs; red: "
         "worst and slowest; orange rows: runs that diverged or could not run.</p>"
     )
-    return (
-        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Summary</title></head><body>{legend}"
-        f"{styler.to_html()}</body></html>\n"
-    )
+    return page("Summary", legend + styler.to_html())

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from tale_of_two.analysis.pages import page
 from tale_of_two.fit.idioms import classify
 
 ERAS = ("then", "now")
@@ -326,17 +327,13 @@ def to_markdown(parts: list) -> str:
 
 
 def to_html(parts: list) -> str:
-    """The same page for the report."""
-    style = "table{border-collapse:collapse;font-family:sans-serif}td,th{border:1px solid #ccc;padding:.3em .5em}"
+    """The same page for the report: the first part's title is the page's."""
     body = "".join(
-        f"<h{1 if level == 0 else 2}>{html.escape(title)}</h{1 if level == 0 else 2}><p>{html.escape(intro)}</p>"
-        f"{shown.to_html(index=False, na_rep='')}"
+        (f"<h2>{html.escape(title)}</h2>" if level else "")
+        + f"<p>{html.escape(intro)}</p>{shown.to_html(index=False, na_rep='')}"
         for level, (title, intro, shown) in enumerate(parts)
     )
-    return (
-        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Then and now</title><style>{style}</style>"
-        f"</head><body>{body}</body></html>\n"
-    )
+    return page(parts[0][0], body)
 
 
 def plot_epoch_times(frame: pd.DataFrame, path) -> None:

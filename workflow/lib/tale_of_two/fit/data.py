@@ -132,3 +132,16 @@ def load(path: str | os.PathLike, expected_sha256: str | None = None) -> dict[st
             "the file changed after it was made: rerun the dataset rule"
         )
     return arrays
+
+
+def load_dataset(arrays_path: str | os.PathLike, metadata_path: str | os.PathLike) -> tuple[dict, dict]:
+    """The dataset's metadata, then its arrays, checked against the sha256 the metadata holds."""
+    try:
+        metadata = json.loads(Path(metadata_path).read_text())
+    except FileNotFoundError:
+        raise DatasetError(f"{metadata_path}: dataset metadata file not found") from None
+    except ValueError as error:  # json.JSONDecodeError, UnicodeDecodeError
+        raise DatasetError(f"{metadata_path}: not JSON dataset metadata ({error})") from None
+    if not isinstance(metadata, dict) or "sha256" not in metadata:
+        raise DatasetError(f"{metadata_path}: dataset metadata without a sha256: rerun the dataset rule")
+    return metadata, load(arrays_path, expected_sha256=metadata["sha256"])

@@ -14,7 +14,6 @@ import dataclasses
 import datetime
 import importlib
 import inspect
-import json
 import math
 import os
 import platform
@@ -27,6 +26,7 @@ from typing import Any, ContextManager
 import numpy as np
 
 from tale_of_two.fit import data
+from tale_of_two.fit.era import versions
 
 RESULT_SCHEMA_VERSION = 1
 # A loss this large has left any sensible basin: stop rather than overflow.
@@ -155,9 +155,9 @@ class EpochClock:
         return bool(self.losses) and not abs(self.losses[-1]) < DIVERGENCE_LOSS
 
 
-def finite_or_none(value: float) -> float | None:
+def finite_or_none(value: float | None) -> float | None:
     """JSON has no NaN or infinity: a diverged loss is written as null."""
-    return value if math.isfinite(value) else None
+    return value if value is not None and math.isfinite(value) else None
 
 
 def spread(values: list[float]) -> dict[str, float | int]:
@@ -189,7 +189,7 @@ def load_framework(framework: str):
     return module, time.perf_counter() - start
 
 
-def run(framework: str, variant: str, x: np.ndarray, y: np.ndarray, settings: Settings) -> dict:
+def measure(framework: str, variant: str, x: np.ndarray, y: np.ndarray, settings: Settings) -> dict:
     """Fit `repeats` times; return the measurements (the caller adds provenance)."""
     module, import_s = load_framework(framework)
     if variant not in module.VARIANTS:
@@ -236,46 +236,44 @@ def run(framework: str, variant: str, x: np.ndarray, y: np.ndarray, settings: Se
     first = repeats[0]
     clock: EpochClock = first["clock"]
     steady = [t for r in repeats for t in r["clock"].epoch_times[settings.warmup_epochs :]]
-    return {
-        **run_identity(module, variant_class, runtime, fell_back),
-        "status": "diverged" if clock.diverged else "ok",
-        "diverged_at_epoch": len(clock.losses) if clock.diverged else None,
-        "error": None,
-        "compile": compile_record([r["compile"] for r in repeats]),
-        "fitted": {"w": finite_or_none(first["w"]), "b": finite_or_none(first["b"])},
-        "loss_history": [finite_or_none(v) for v in clock.losses],
-        "final_loss": finite_or_none(clock.losses[-1]) if clock.losses else None,
-        "repeats_identical": all(
+    return result(
+        run_identity(module, variant_class, runtime, fell_back),
+        status="diverged" if clock.diverged else "ok",
+        compile=compile_record([r["compile"] for r in repeats]),
+        w=first["w"],
+        b=first["b"],
+        losses=clock.losses,
+        repeats_identical=all(
             r["clock"].losses == clock.losses and (r["w"], r["b"]) == (first["w"], first["b"]) for r in repeats
         ),
-        "timings": {
-            "import_s": import_s,
-            "setup_s": first["setup_s"],
-            "first_epoch_s": clock.epoch_times[0] if clock.epoch_times else None,
-            "train_s": spread([r["train_s"] for r in repeats]),
-            "epoch_s": spread(steady),
+        timings=timing_record(
+            import_s=import_s,
+            setup_s=first["setup_s"],
+            first_epoch_s=clock.epoch_times[0] if clock.epoch_times else None,
+            train_s=spread([r["train_s"] for r in repeats]),
+            epoch_s=spread(steady),
             **yardsticks(x, y, settings),
-            "warmup_epochs": settings.warmup_epochs,
-            "repeats": settings.repeats,
-            "epoch_times_s": [r["clock"].epoch_times for r in repeats],
-        },
-    }
+            warmup_epochs=settings.warmup_epochs,
+            repeats=settings.repeats,
+            epoch_times_s=[r["clock"].epoch_times for r in repeats],
+        ),
+    )
 
 
-def run_interleaved(framework: str, runs: dict[str, Settings], x: np.ndarray, y: np.ndarray) -> dict[str, dict]:
+def measure_interleaved(framework: str, runs: dict[str, Settings], x: np.ndarray, y: np.ndarray) -> dict[str, dict]:
     """The repeats of several variants of one framework, interleaved in one process: A B C, A B C, ...
 
     On a shared machine the load drifts over seconds and minutes. Back-to-back repeats charge a busy
     minute to whichever variant ran in it; interleaved, every variant samples the same stretch of time
-    (asv's "rounds", inside one process). Each repeat is one call to `run`; a variant's repeats are then
-    merged into one result, as `run` would have written it.
+    (asv's "rounds", inside one process). Each repeat is one call to `measure`; a variant's repeats are then
+    merged into one result, as `measure` would have written it.
     """
     parts: dict[str, list[dict]] = {variant: [] for variant in runs}
     for repeat in range(max(settings.repeats for settings in runs.values())):
         for variant, settings in runs.items():
             if repeat < settings.repeats:
                 one = dataclasses.replace(settings, repeats=1)
-                parts[variant].append(run(framework, variant, x, y, one))
+                parts[variant].append(measure(framework, variant, x, y, one))
     return {variant: merge_repeats(measured, runs[variant].warmup_epochs) for variant, measured in parts.items()}
 
 
@@ -292,27 +290,31 @@ def merge_repeats(parts: list[dict], warmup_epochs: int) -> dict:
     memory = [t["memory_pass_s"]["median"] for t in timings if t["memory_pass_s"]["median"] is not None]
     overhead = [t["harness_overhead_s"] for t in timings if t["harness_overhead_s"] is not None]
     compiled = [part.get("compile") for part in parts]
-    return {
-        **first,
-        "repeats_identical": all(
+    return result(
+        {key: first[key] for key in IDENTITY},
+        status=first["status"],
+        error=first["error"],
+        compile=None if compiled[0] is None else compile_record([r for c in compiled for r in c["repeats"]]),
+        w=first["fitted"]["w"],
+        b=first["fitted"]["b"],
+        losses=first["loss_history"],
+        repeats_identical=all(
             part["repeats_identical"]
             and part["loss_history"] == first["loss_history"]
             and part["fitted"] == first["fitted"]
             for part in parts
         ),
-        "compile": None
-        if compiled[0] is None
-        else {"compiler": compiled[0]["compiler"], "repeats": [r for c in compiled for r in c["repeats"]]},
-        "timings": {
-            **first["timings"],  # import, setup and first epoch: the first repeat's, as `run` reports them
-            "train_s": spread([t["train_s"]["median"] for t in timings]),  # exact where each part is one repeat
-            "epoch_s": spread(steady),
-            "harness_overhead_s": float(np.median(overhead)) if overhead else None,
-            "memory_pass_s": spread(memory),
-            "repeats": len(epoch_times),
-            "epoch_times_s": epoch_times,
-        },
-    }
+        timings=timing_record(
+            # import, setup and first epoch: the first repeat's, as `measure` reports them
+            **{key: first["timings"][key] for key in ("import_s", "setup_s", "first_epoch_s", "warmup_epochs")},
+            train_s=spread([t["train_s"]["median"] for t in timings]),  # exact where each part is one repeat
+            epoch_s=spread(steady),
+            harness_overhead_s=float(np.median(overhead)) if overhead else None,
+            memory_pass_s=spread(memory),
+            repeats=len(epoch_times),
+            epoch_times_s=epoch_times,
+        ),
+    )
 
 
 def configure(module, framework: str, device: str, settings: Settings) -> Runtime:
@@ -331,43 +333,93 @@ def compile_record(per_repeat: list[dict | None]) -> dict | None:
     return {"compiler": per_repeat[0]["compiler"], "repeats": per_repeat}
 
 
+# What identifies how a run ran: the first keys of its result.
+IDENTITY = ("framework_version", "device", "device_fell_back", "device_name", "threads", "loss_name", "notes")
+
+
 def run_identity(module, variant_class, runtime, fell_back: bool) -> dict:
+    values = (module.VERSION, runtime.device_kind, fell_back, runtime.device_name, runtime.threads)
+    return dict(zip(IDENTITY, (*values, variant_class.LOSS, runtime.notes)))
+
+
+def result(
+    identity: dict,
+    *,
+    status: str,
+    timings: dict,
+    w: float | None = None,
+    b: float | None = None,
+    losses: Sequence[float | None] = (),
+    error: str | None = None,
+    compile: dict | None = None,
+    repeats_identical: bool = True,
+) -> dict:
+    """The measured part of a result document, every key in the schema's order (the caller adds provenance).
+
+    The one place its shape is written: a fit (`measure`), merged repeats, an unsupported run and the tests'
+    hand-made results all come through here. A diverged run stopped at its last loss.
+    """
     return {
-        "framework_version": module.VERSION,
-        "device": runtime.device_kind,
-        "device_fell_back": fell_back,
-        "device_name": runtime.device_name,
-        "threads": runtime.threads,
-        "loss_name": variant_class.LOSS,
-        "notes": runtime.notes,
+        **identity,
+        "status": status,
+        "diverged_at_epoch": len(losses) if status == "diverged" else None,
+        "error": error,
+        "compile": compile,
+        "fitted": {"w": finite_or_none(w), "b": finite_or_none(b)},
+        "loss_history": [finite_or_none(v) for v in losses],
+        "final_loss": finite_or_none(losses[-1]) if losses else None,
+        "repeats_identical": repeats_identical,
+        "timings": timings,
+    }
+
+
+def timing_record(
+    *,
+    import_s: float,
+    setup_s: float,
+    first_epoch_s: float | None,
+    train_s: dict,
+    epoch_s: dict,
+    harness_overhead_s: float | None,
+    memory_pass_s: dict,
+    warmup_epochs: int,
+    repeats: int,
+    epoch_times_s: list[list[float]],
+) -> dict:
+    """A result's `timings`: spreads (see `spread`) and seconds, every key in the schema's order."""
+    return {
+        "import_s": import_s,
+        "setup_s": setup_s,
+        "first_epoch_s": first_epoch_s,
+        "train_s": train_s,
+        "epoch_s": epoch_s,
+        "harness_overhead_s": harness_overhead_s,
+        "memory_pass_s": memory_pass_s,
+        "warmup_epochs": warmup_epochs,
+        "repeats": repeats,
+        "epoch_times_s": epoch_times_s,
     }
 
 
 def unsupported_result(module, variant_class, runtime, fell_back, import_s, settings, error) -> dict:
     message = f"{type(error).__name__}: {error}".strip()
-    return {
-        **run_identity(module, variant_class, runtime, fell_back),
-        "status": "unsupported",
-        "diverged_at_epoch": None,
-        "error": message[:2000],
-        "compile": None,
-        "fitted": {"w": None, "b": None},
-        "loss_history": [],
-        "final_loss": None,
-        "repeats_identical": True,
-        "timings": {
-            "import_s": import_s,
-            "setup_s": 0.0,
-            "first_epoch_s": None,
-            "train_s": spread([]),
-            "epoch_s": spread([]),
-            "harness_overhead_s": None,
-            "memory_pass_s": spread([]),
-            "warmup_epochs": settings.warmup_epochs,
-            "repeats": settings.repeats,
-            "epoch_times_s": [],
-        },
-    }
+    return result(
+        run_identity(module, variant_class, runtime, fell_back),
+        status="unsupported",
+        error=message[:2000],
+        timings=timing_record(
+            import_s=import_s,
+            setup_s=0.0,
+            first_epoch_s=None,
+            train_s=spread([]),
+            epoch_s=spread([]),
+            harness_overhead_s=None,
+            memory_pass_s=spread([]),
+            warmup_epochs=settings.warmup_epochs,
+            repeats=settings.repeats,
+            epoch_times_s=[],
+        ),
+    )
 
 
 def headline(result: dict) -> str:
@@ -433,42 +485,60 @@ def settings_from_dict(values: dict) -> Settings:
     return Settings(**values)
 
 
-def train(framework: str, variant: str, dataset_path: str, metadata_path: str, settings: Settings) -> dict:
-    """One run, start to finish: the dataset checked against its metadata, the fit, the result document."""
-    metadata, arrays = load_checked(dataset_path, metadata_path)
-    measured = run(framework, variant, arrays["x"], arrays["y"], settings)
-    return document(framework, variant, measured, settings, dataset_path, metadata, arrays)
+def fit_run(
+    framework: str, variant: str, dataset_path: str, metadata_path: str, settings: Settings, era: str | None = None
+) -> dict:
+    """One run, start to finish: the dataset checked against its metadata, the fit, the result document.
+
+    With `era` (then_vs_now's "then" or "now"), the document also records it: its name and the versions
+    of Python, numpy and the framework that ran it (`tale_of_two.fit.era`).
+    """
+    metadata, arrays = data.load_dataset(dataset_path, metadata_path)
+    measured = measure(framework, variant, arrays["x"], arrays["y"], settings)
+    result = document(framework, variant, measured, settings, dataset_record(dataset_path, metadata, arrays))
+    if era is not None:
+        result["era"] = {"name": era, "versions": versions()}  # after the fit: the framework is imported
+    return result
 
 
-def train_interleaved(framework: str, runs: dict[str, Settings], dataset_path: str, metadata_path: str) -> list[dict]:
-    """Several variants of one framework on one dataset, their repeats interleaved (see `run_interleaved`)."""
-    metadata, arrays = load_checked(dataset_path, metadata_path)
-    measured = run_interleaved(framework, runs, arrays["x"], arrays["y"])
-    return [
-        document(framework, variant, measured[variant], settings, dataset_path, metadata, arrays)
-        for variant, settings in runs.items()
-    ]
+def fit_runs_interleaved(
+    framework: str, runs: dict[str, Settings], dataset_path: str, metadata_path: str
+) -> list[dict]:
+    """Several variants of one framework on one dataset, their repeats interleaved (see `measure_interleaved`)."""
+    metadata, arrays = data.load_dataset(dataset_path, metadata_path)
+    measured = measure_interleaved(framework, runs, arrays["x"], arrays["y"])
+    dataset = dataset_record(dataset_path, metadata, arrays)
+    return [document(framework, variant, measured[variant], settings, dataset) for variant, settings in runs.items()]
 
 
-def load_checked(dataset_path: str, metadata_path: str) -> tuple[dict, dict]:
-    with open(metadata_path) as handle:
-        metadata = json.load(handle)
-    return metadata, data.load(dataset_path, expected_sha256=metadata["sha256"])
+def dataset_record(path, metadata: dict, arrays: dict) -> dict:
+    """Which data a run fitted: the file, its checked sha256, its size and the seed that drew it."""
+    return {
+        "path": str(path),
+        "sha256": metadata["sha256"],
+        "n": int(len(arrays["x"])),
+        "seed": metadata["spec"]["seed"],
+    }
 
 
-def document(framework, variant, measured: dict, settings: Settings, dataset_path, metadata, arrays) -> dict:
+def document(
+    framework: str,
+    variant: str,
+    measured: dict,
+    settings: Settings,
+    dataset: dict,
+    where: dict | None = None,
+    when: str | None = None,
+) -> dict:
+    """A result document: the measurements (`result`) and their provenance, `where` (`environment()`) and
+    `when` (UTC, ISO 8601) the run happened: here and now unless given."""
     return {
         "schema_version": RESULT_SCHEMA_VERSION,
         "framework": framework,
         "variant": variant,
         **measured,
         "settings": dataclasses.asdict(settings),
-        "dataset": {
-            "path": str(dataset_path),
-            "sha256": metadata["sha256"],
-            "n": int(len(arrays["x"])),
-            "seed": metadata["spec"]["seed"],
-        },
-        "environment": environment(),
-        "finished_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "dataset": dataset,
+        "environment": environment() if where is None else where,
+        "finished_utc": when or datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }

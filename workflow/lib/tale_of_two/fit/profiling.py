@@ -29,7 +29,7 @@ import time
 
 import numpy as np
 
-from tale_of_two.fit import harness
+from tale_of_two.fit import data, harness
 
 GROUPS = ("variant code", "framework Python/dispatch", "kernels (native)", "data pipeline", "harness", "other")
 CONTEXT_GROUPS = ("harness", "data pipeline")  # groups a callee inherits from its caller
@@ -245,8 +245,9 @@ def to_markdown(result: Profile) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run(framework: str, variant: str, dataset_path: str, metadata_path: str, settings, epochs: int) -> str:
-    _, arrays = harness.load_checked(dataset_path, metadata_path)
+def profile_run(framework: str, variant: str, dataset_path: str, metadata_path: str, settings, epochs: int) -> str:
+    """One run's profile (`profile`) on the checked dataset, as Markdown."""
+    _, arrays = data.load_dataset(dataset_path, metadata_path)
     started = time.perf_counter()
     result = profile(framework, variant, arrays["x"], arrays["y"], settings, epochs)
     return to_markdown(result) + f"\nProfiled in {time.perf_counter() - started:.1f} s.\n"

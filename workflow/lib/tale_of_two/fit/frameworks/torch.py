@@ -89,7 +89,7 @@ class Scratch:
         loss.backward()  # api: gradients
         with torch.no_grad():  # the update itself must not be recorded by autograd
             for param in (self.model.w, self.model.b):
-                param -= self.lr * param.grad  # api: update
+                param -= self.lr * param.grad  # api[with]: update
                 param.grad.zero_()  # api: zero_grad: otherwise backward() accumulates into it
         return loss.detach()
 
@@ -167,7 +167,7 @@ class CompiledStep:
         grads, loss = torch.func.grad_and_value(loss_of)(params)  # api: gradients: `torch.func`, as return values
         with torch.no_grad():
             for name, param in model.named_parameters():
-                param -= lr * grads[name]  # api: update: SGD's rule, inside the graph
+                param -= lr * grads[name]  # api[with]: update: SGD's rule, inside the graph
         return loss
 
     def compile_train_step(self, loss_fn, lr: float, runtime: Runtime) -> None:

@@ -1,0 +1,33 @@
+"""Rule `profile_run`: a Markdown profile of where one (framework, variant)'s epochs spend their time.
+
+A plain command-line script, like train.py (numpy, the framework and the standard library only), so that
+it runs unchanged under the image's own Python inside the official framework containers.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
+
+from tale_of_two.fit import cli  # noqa: E402
+from tale_of_two.fit.data import atomic_write_bytes  # noqa: E402
+from tale_of_two.fit.harness import settings_from_dict  # noqa: E402
+from tale_of_two.fit.profiling import profile_run  # noqa: E402
+
+
+def main(argv=None) -> None:
+    parser = cli.parser(__doc__)
+    parser.add_argument("--settings", required=True, help="effective training settings, as JSON")
+    parser.add_argument("--epochs", required=True, type=int, help="epochs to profile, after the warm-up")
+    parser.add_argument("--output", required=True, help="profile .md to write")
+    args = parser.parse_args(argv)
+    if args.epochs < 1:
+        parser.error(f"--epochs must be at least 1, got {args.epochs}")
+    settings = settings_from_dict(json.loads(args.settings))
+    markdown = profile_run(args.framework, args.variant, args.dataset, args.metadata, settings, args.epochs)
+    atomic_write_bytes(args.output, markdown.encode())
+
+
+if __name__ == "__main__":
+    main()
