@@ -28,6 +28,7 @@ RUNS = [
     "keras_torch/fit",
     "keras_jax/fit",
     "numpy/scratch",
+    "numba/scratch",
 ]
 TINY = str(ROOT / "tests/config/tiny.yaml")
 TINY_ARGS = ("--configfile", TINY)

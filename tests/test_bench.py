@@ -142,4 +142,4 @@ def test_bench_target_runs_a_process_per_size_mode_framework_and_round(tmp_path)
 @pytest.mark.e2e
 def test_default_target_runs_no_benchmark_job(tmp_path):
     output = dry_run(tmp_path)
-    assert count(output, "bench_train") == 0 and count(output, "train") == 10
+    assert count(output, "bench_train") == 0 and count(output, "train") == 11
