@@ -6,7 +6,7 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from tale_of_two.config import ConfigError, declared_variants, resolve_bench_runs, resolve_runs
+from tale_of_two.config import ConfigError, declared_variants, resolve_bench_jobs, resolve_bench_runs, resolve_runs
 
 DEFAULT = yaml.safe_load((ROOT / "config/config.yaml").read_text())
 
@@ -31,6 +31,7 @@ def test_default_config_is_the_article_s_five_runs_and_the_numpy_reference():
         ("tensorflow", "layers"),
         ("tensorflow", "fit"),
         ("numpy", "scratch"),
+        ("numba", "scratch"),
         ("jax", "scratch"),
         ("jax", "layers"),
         ("keras_torch", "fit"),
@@ -110,3 +111,27 @@ def test_bench_size_smaller_than_a_batch_is_named():
     cfg = config(bench__sizes=[10, 1000], bench__training={"batch_size": 100, "epochs": 20, "warmup_epochs": 2})
     with pytest.raises(ConfigError, match=r"bench \(n = 10\): runs\.numpy\.scratch: batch_size 100 is larger"):
         resolve_bench_runs(cfg)
+
+
+def test_the_mini_batch_axis_runs_every_bench_run_at_one_n_per_batch_size_in_processes_of_its_own():
+    cfg = config(bench__batch_n=4096, bench__batch_sizes=[None, 1024, 32])
+    jobs = resolve_bench_jobs(cfg)
+    batch_jobs = {key: job for key, job in jobs.items() if key[1].startswith("batch")}
+    assert {mode for _, mode, _ in batch_jobs} == {"batchfull", "batch1024", "batch32"}
+    assert {n for n, _, _ in batch_jobs} == {4096}
+    assert len(batch_jobs) == 3 * len(DEFAULT["bench"]["runs"])
+    assert batch_jobs[(4096, "batch32", "torch")]["scratch_compiled"]["batch_size"] == 32
+    assert batch_jobs[(4096, "batchfull", "torch")]["scratch_compiled"]["batch_size"] is None
+    assert set(batch_jobs[(4096, "batch32", "tensorflow")]) == set(DEFAULT["bench"]["runs"]["tensorflow"])
+    # the size axis is untouched: full batch at every size
+    assert all(
+        s["batch_size"] is None for (_, mode, _), job in jobs.items() if "batch" not in mode for s in job.values()
+    )
+
+
+def test_the_mini_batch_axis_names_a_missing_n_and_a_batch_larger_than_it():
+    bench = {k: v for k, v in DEFAULT["bench"].items() if k != "batch_n"}
+    with pytest.raises(ConfigError, match=r"bench.batch_sizes: needs bench.batch_n"):
+        resolve_bench_jobs({**DEFAULT, "bench": {**bench, "batch_sizes": [32]}})
+    with pytest.raises(ConfigError, match=r"bench.batch_sizes: 8192 is larger than bench.batch_n = 4096"):
+        resolve_bench_jobs(config(bench__batch_n=4096, bench__batch_sizes=[8192]))

@@ -26,7 +26,7 @@ rule bench_train:
     benchmark:
         "benchmarks/bench/n{n}/{mode}/round{round}/{framework}.tsv"
     wildcard_constraints:
-        mode="deterministic|nondeterministic",
+        mode=r"deterministic|nondeterministic|batch(full|\d+)",
         round=r"\d+",
     conda:
         framework_env
@@ -48,7 +48,8 @@ rule bench_train:
 
 rule bench_summary:
     input:
-        BENCH_OUTPUTS,
+        sizes=[path for path in BENCH_OUTPUTS if "/batch" not in path],
+        batches=[path for path in BENCH_OUTPUTS if "/batch" in path],
     output:
         csv="results/bench/scaling.csv",
         markdown=report(
