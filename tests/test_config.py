@@ -6,7 +6,14 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from tale_of_two.config import ConfigError, declared_variants, resolve_bench_jobs, resolve_bench_runs, resolve_runs
+from tale_of_two.config import (
+    ConfigError,
+    declared_variants,
+    resolve_bench_jobs,
+    resolve_bench_runs,
+    resolve_profile_runs,
+    resolve_runs,
+)
 
 DEFAULT = yaml.safe_load((ROOT / "config/config.yaml").read_text())
 
@@ -135,3 +142,21 @@ def test_the_mini_batch_axis_names_a_missing_n_and_a_batch_larger_than_it():
         resolve_bench_jobs({**DEFAULT, "bench": {**bench, "batch_sizes": [32]}})
     with pytest.raises(ConfigError, match=r"bench.batch_sizes: 8192 is larger than bench.batch_n = 4096"):
         resolve_bench_jobs(config(bench__batch_n=4096, bench__batch_sizes=[8192]))
+
+
+def test_profiles_default_to_the_article_s_n_and_the_bench_s_largest():
+    runs = resolve_profile_runs(DEFAULT)
+    largest = max(DEFAULT["bench"]["sizes"])
+    assert {n for n, _, _ in runs} == {DEFAULT["dataset"]["n"], largest}
+    at_article = {(f, v) for n, f, v in runs if n == DEFAULT["dataset"]["n"]}
+    assert at_article == set(resolve_runs(DEFAULT))  # the default runs, as they train
+    at_largest = {(f, v): s for (n, f, v), s in runs.items() if n == largest}
+    assert ("torch", "scratch_compiled") in at_largest and ("tensorflow", "scratch_xla") in at_largest
+    assert at_largest[("torch", "scratch_compiled")]["epochs"] == DEFAULT["bench"]["training"]["epochs"]
+
+
+def test_profile_sizes_are_a_setting_and_need_a_bench_beyond_the_dataset_s_n():
+    assert {n for n, _, _ in resolve_profile_runs(config(profile__sizes=[10000]))} == {10000}
+    without_bench = {k: v for k, v in config(profile__sizes=[200, 5000]).items() if k != "bench"}
+    with pytest.raises(ConfigError, match=r"profile.sizes: n = 5000 is not dataset.n and there is no bench"):
+        resolve_profile_runs(without_bench)

@@ -48,8 +48,8 @@ rule bench_train:
 
 rule bench_summary:
     input:
-        sizes=[path for path in BENCH_OUTPUTS if "/batch" not in path],
-        batches=[path for path in BENCH_OUTPUTS if "/batch" in path],
+        sizes=BENCH_SIZE_OUTPUTS,
+        batches=BENCH_BATCH_OUTPUTS,
     output:
         csv="results/bench/scaling.csv",
         markdown=report(

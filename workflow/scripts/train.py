@@ -25,12 +25,15 @@ def main(argv=None) -> None:
     parser.add_argument("--settings", required=True, help="effective training settings, as JSON")
     parser.add_argument("--output", required=True, help="result .json to write (with --profile: the profile .md)")
     parser.add_argument("--profile", type=int, metavar="EPOCHS", help="profile EPOCHS epochs after the warm-up")
+    parser.add_argument("--xla-dump", metavar="DIR", help="with --profile: XLA's dump folder")
     args = parser.parse_args(argv)
     settings = settings_from_dict(json.loads(args.settings))
     if args.profile:
         from tale_of_two.fit import profiling
 
-        markdown = profiling.run(args.framework, args.variant, args.dataset, args.metadata, settings, args.profile)
+        markdown = profiling.run(
+            args.framework, args.variant, args.dataset, args.metadata, settings, args.profile, args.xla_dump
+        )
         atomic_write_bytes(args.output, markdown.encode())
         return
     result = train(args.framework, args.variant, args.dataset, args.metadata, settings)

@@ -178,3 +178,31 @@ def resolve_batch_jobs(config: dict, frameworks_dir: Path = FRAMEWORKS_DIR) -> d
             job = jobs.setdefault((n, batch_mode(batch_size), framework), {})
             job[variant] = {**settings, "batch_size": batch_size}
     return jobs
+
+
+def profile_sizes(config: dict) -> list[int]:
+    """`profile.sizes`; null (the default): the dataset's n and the bench's largest n."""
+    sizes = (config.get("profile") or {}).get("sizes")
+    if sizes is None:
+        bench_sizes = (config.get("bench") or {}).get("sizes") or []
+        sizes = [config["dataset"]["n"], *([max(bench_sizes)] if bench_sizes else [])]
+    return sorted(set(sizes))
+
+
+def resolve_profile_runs(config: dict, frameworks_dir: Path = FRAMEWORKS_DIR) -> dict[tuple[int, str, str], dict]:
+    """{(n, framework, variant): settings} that `snakemake profile` profiles, at each of `profile_sizes`.
+
+    At the dataset's n: every default run, as it trains. At any other n: every `bench.runs` run, with the
+    bench's settings at that n (its data is the bench's dataset of that size): the runs the scaling
+    benchmark times, where its large-n numbers need explaining.
+    """
+    runs = {}
+    for n in profile_sizes(config):
+        if n == config["dataset"]["n"]:
+            resolved = {(n, *key): settings for key, settings in resolve_runs(config, frameworks_dir).items()}
+        elif config.get("bench"):
+            resolved = resolve_bench_runs({**config, "bench": {**config["bench"], "sizes": [n]}}, frameworks_dir)
+        else:
+            raise ConfigError(f"profile.sizes: n = {n} is not dataset.n and there is no bench: block to take runs from")
+        runs.update(resolved)
+    return runs

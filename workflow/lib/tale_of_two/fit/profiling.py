@@ -22,9 +22,11 @@ from __future__ import annotations
 import cProfile
 import dataclasses
 import gc
+import glob
 import os
 import pstats
 import re
+import shutil
 import time
 
 import numpy as np
@@ -121,6 +123,9 @@ class Profile:
     gc_s: float  # garbage collection per profiled epoch (inside the groups: charged to whatever was running)
     load_average: list[float] | None
     version: str
+    cpu_per_wall: float = float("nan")  # CPU seconds the process used per second of the plain epochs: cores busy
+    os_threads: int | None = None  # threads in the process after training (the framework's pools included)
+    xla_modules: list[dict] = dataclasses.field(default_factory=list)  # `xla_dump_summary`, where XLA dumped
 
 
 def profile(framework: str, variant: str, x: np.ndarray, y: np.ndarray, settings: harness.Settings, epochs: int):
@@ -132,8 +137,10 @@ def profile(framework: str, variant: str, x: np.ndarray, y: np.ndarray, settings
         model = module.VARIANTS[variant](x, y, settings, runtime)
         model.train(settings.warmup_epochs, harness.EpochClock(runtime.sync))  # tracing and compiling: not profiled
         plain = harness.EpochClock(runtime.sync)
+        cpu_started = time.process_time()
         plain.start()
         model.train(epochs, plain)
+        cpu_per_wall = (time.process_time() - cpu_started) / max(sum(plain.epoch_times), 1e-12)
         profiler, profiled, collections = cProfile.Profile(), harness.EpochClock(runtime.sync), GcClock()
         gc.callbacks.append(collections)
         profiled.start()
@@ -167,7 +174,86 @@ def profile(framework: str, variant: str, x: np.ndarray, y: np.ndarray, settings
         gc_s=collections.seconds / epochs,
         load_average=list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         version=module.VERSION,
+        cpu_per_wall=cpu_per_wall,
+        os_threads=process_threads(),
     )
+
+
+def process_threads() -> int | None:
+    """The threads this process runs (Linux's /proc; None elsewhere)."""
+    try:
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) for line in status if line.startswith("Threads:"))
+    except (OSError, StopIteration):
+        return None
+
+
+# One HLO instruction of an optimised module: `%name = f32[1000000,1]{1,0} fusion(%a, %b), kind=kLoop, ...`
+HLO_INSTRUCTION = re.compile(r"^\s*(?:ROOT )?%([\w.\-]+) = (\([^=]*?\)|\w+\[[\d,]*\](?:\{[\d,]*\})?) ([\w\-]+)\((.*)$")
+
+
+def elements(shape: str) -> int:
+    """Elements of an HLO array shape `f32[1000000,1]{1,0}` (1 for a scalar `f32[]`; 0 for a tuple)."""
+    match = re.match(r"\w+\[([\d,]*)\]", shape)
+    if not match:
+        return 0
+    count = 1
+    for size in filter(None, match.group(1).split(",")):
+        count *= int(size)
+    return count
+
+
+def hlo_entry_summary(text: str, n: int) -> dict:
+    """What an optimised HLO module's entry computation does with arrays of n elements.
+
+    Each instruction of the entry runs as one kernel over its operands. Counted: the kernels, the fusions
+    among them, the kernels that touch an n-element array (passes over the data), the n-element arrays they
+    read and write (in units of one such array: x and y once is 2), and the kernels XLA split into parallel
+    partitions.
+    """
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("ENTRY ")), None)
+    if start is None:
+        return {"kernels": 0, "fusions": 0, "passes": 0, "arrays_read": 0, "arrays_written": 0, "parallel": 0}
+    shapes: dict[str, str] = {}
+    kernels = fusions = passes = read = written = parallel = 0
+    for line in lines[start + 1 :]:
+        if line.startswith("}"):
+            break
+        match = HLO_INSTRUCTION.match(line)
+        if not match:
+            continue
+        name, shape, opcode, rest = match.groups()
+        shapes[name] = shape
+        if opcode in ("parameter", "constant", "tuple", "get-tuple-element", "bitcast"):
+            continue
+        operands = re.findall(r"%([\w.\-]+)", rest.split("),")[0])
+        big_in = sum(1 for operand in set(operands) if elements(shapes.get(operand, "")) == n)
+        big_out = int(elements(shape) == n)
+        kernels += 1
+        fusions += opcode == "fusion"
+        passes += bool(big_in or big_out)
+        read, written = read + big_in, written + big_out
+        partitions = re.search(r'"outer_dimension_partitions":\[([^\]]*)\]', line)
+        parallel += bool(partitions and partitions.group(1).strip())
+    return {
+        "kernels": kernels,
+        "fusions": fusions,
+        "passes": passes,
+        "arrays_read": read,
+        "arrays_written": written,
+        "parallel": parallel,
+    }
+
+
+def xla_dump_summary(directory: str, n: int) -> list[dict]:
+    """Every module XLA compiled into `directory` (its `*after_optimizations.txt`), summarised (`hlo_entry_summary`)."""
+    modules = []
+    for path in sorted(glob.glob(os.path.join(directory, "*after_optimizations.txt"))):
+        name = os.path.basename(path).split("after_optimizations")[0].rstrip("._-")
+        with open(path) as handle:
+            modules.append({"module": name, **hlo_entry_summary(handle.read(), n)})
+    return modules
 
 
 class GcClock:
@@ -229,6 +315,27 @@ def to_markdown(result: Profile) -> str:
         f"Python's garbage collector ran {1e3 * result.gc_s:.3f} ms per profiled epoch ({result.gc_s / total:.0%}); "
         "cProfile charges that time to whichever function was running, so it sits inside the groups above.\n"
     )
+    lines.append(
+        f"Threads: {result.os_threads if result.os_threads is not None else 'unknown'} in the process after training "
+        f"(the framework's pools included); during the plain epochs the process used {result.cpu_per_wall:.2f} CPU "
+        "seconds per second (above 1: more than one core at work).\n"
+    )
+    if result.xla_modules:
+        lines.append(f"## XLA's dump: what it compiled (n = {result.n:,})\n")
+        lines.append(
+            "Per module XLA compiled (`*after_optimizations.txt` in the dump), its entry computation: each "
+            "instruction runs as one kernel. Passes: kernels touching an array of n elements; arrays read and "
+            "written: n-element arrays in and out of those kernels, summed (x and y read once is 2 read, 0 "
+            "written: the memory pass); parallel: kernels XLA split into partitions across threads.\n\n"
+            "| module | kernels | fusions | passes over n | arrays read | arrays written | parallel |\n"
+            "|---|---|---|---|---|---|---|"
+        )
+        lines += [
+            f"| `{m['module']}` | {m['kernels']} | {m['fusions']} | {m['passes']} | {m['arrays_read']} | "
+            f"{m['arrays_written']} | {m['parallel']} |"
+            for m in result.xla_modules
+        ]
+        lines.append("")
     lines.append("## Top functions by cumulative time (per epoch)\n")
     lines.append("| function | ms per epoch | calls per epoch |\n|---|---|---|")
     lines += [f"| `{name}` | {1e3 * s:.3f} | {calls:g} |" for name, s, calls in result.top_cumulative]
@@ -245,8 +352,17 @@ def to_markdown(result: Profile) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run(framework: str, variant: str, dataset_path: str, metadata_path: str, settings, epochs: int) -> str:
+def run(
+    framework: str, variant: str, dataset_path: str, metadata_path: str, settings, epochs: int, xla_dump: str = None
+) -> str:
+    """The profile as Markdown. With `xla_dump`, XLA (read by JAX and TF as they start) dumps what it compiles
+    there, and the profile summarises it: call this before the framework is imported."""
+    if xla_dump:
+        shutil.rmtree(xla_dump, ignore_errors=True)
+        os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} --xla_dump_to={xla_dump}".strip()
     _, arrays = harness.load_checked(dataset_path, metadata_path)
     started = time.perf_counter()
     result = profile(framework, variant, arrays["x"], arrays["y"], settings, epochs)
+    if xla_dump:
+        result.xla_modules = xla_dump_summary(xla_dump, result.n)
     return to_markdown(result) + f"\nProfiled in {time.perf_counter() - started:.1f} s.\n"
