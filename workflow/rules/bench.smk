@@ -39,8 +39,9 @@ rule bench_train:
         gpu=lambda wildcards: int(any(s["device"] == "cuda" for s in bench_job(wildcards).values())),
     params:
         runs=lambda wildcards: json.dumps(bench_job(wildcards), sort_keys=True),
+        environment=bench_environment(),
     shell:
-        "python {input.script:q} --framework {wildcards.framework:q}"
+        "{params.environment} python {input.script:q} --framework {wildcards.framework:q}"
         " --dataset {input.arrays:q} --metadata {input.metadata:q}"
         " --runs {params.runs:q} --output {output:q}"
         " > {log:q} 2>&1"

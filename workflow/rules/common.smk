@@ -1,4 +1,5 @@
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -141,6 +142,12 @@ def previous_round(wildcards):
 
 def bench_job(wildcards):
     return BENCH_JOBS[(int(wildcards.n), wildcards.mode, wildcards.framework)]
+
+
+def bench_environment():
+    """`bench.environment` as a shell prefix (`env NAME=value ...`), or nothing."""
+    variables = (config.get("bench") or {}).get("environment") or {}
+    return "env " + " ".join(f"{name}={shlex.quote(value)}" for name, value in variables.items()) if variables else ""
 
 
 def profile_settings(wildcards):

@@ -34,8 +34,9 @@ rule profile_run:
         settings=settings_json,
         epochs=config["profile"]["epochs"],
         xla_dump="",
+        environment="",
     shell:
-        "python {input.script:q} --framework {wildcards.framework:q} --variant {wildcards.variant:q}"
+        "{params.environment} python {input.script:q} --framework {wildcards.framework:q} --variant {wildcards.variant:q}"
         " --dataset {input.arrays:q} --metadata {input.metadata:q}"
         " --settings {params.settings:q} --profile {params.epochs} --output {output:q}"
         " {params.xla_dump} > {log:q} 2>&1"
@@ -69,6 +70,7 @@ use rule profile_run as profile_run_sized with:
         settings=lambda wildcards: json.dumps(profile_settings(wildcards), sort_keys=True),
         epochs=config["profile"]["epochs"],
         xla_dump=lambda w: f"--xla-dump logs/profile/n{w.n}/{w.framework}/{w.variant}.xla",
+        environment=bench_environment(),
 
 
 rule profile:

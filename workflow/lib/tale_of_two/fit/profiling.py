@@ -123,8 +123,11 @@ class Profile:
     gc_s: float  # garbage collection per profiled epoch (inside the groups: charged to whatever was running)
     load_average: list[float] | None
     version: str
-    cpu_per_wall: float = float("nan")  # CPU seconds the process used per second of the plain epochs: cores busy
+    cpu_s: float = float("nan")  # CPU seconds (user + system, every thread) per plain epoch
+    system_s: float = float("nan")  # of which in the kernel (page faults, thread wake-ups)
+    page_faults: float = float("nan")  # minor page faults per plain epoch: fresh memory touched for the first time
     os_threads: int | None = None  # threads in the process after training (the framework's pools included)
+    busy_threads: int | None = None  # threads that used CPU time during the plain epochs
     xla_modules: list[dict] = dataclasses.field(default_factory=list)  # `xla_dump_summary`, where XLA dumped
 
 
@@ -137,10 +140,12 @@ def profile(framework: str, variant: str, x: np.ndarray, y: np.ndarray, settings
         model = module.VARIANTS[variant](x, y, settings, runtime)
         model.train(settings.warmup_epochs, harness.EpochClock(runtime.sync))  # tracing and compiling: not profiled
         plain = harness.EpochClock(runtime.sync)
-        cpu_started = time.process_time()
+        usage, threads = resource_usage(), thread_cpu_ticks()
         plain.start()
         model.train(epochs, plain)
-        cpu_per_wall = (time.process_time() - cpu_started) / max(sum(plain.epoch_times), 1e-12)
+        usage = [(after - before) / epochs for before, after in zip(usage, resource_usage())]
+        busy = thread_cpu_ticks()
+        busy = None if busy is None or threads is None else sum(1 for t in busy if busy[t] > threads.get(t, 0))
         profiler, profiled, collections = cProfile.Profile(), harness.EpochClock(runtime.sync), GcClock()
         gc.callbacks.append(collections)
         profiled.start()
@@ -174,9 +179,35 @@ def profile(framework: str, variant: str, x: np.ndarray, y: np.ndarray, settings
         gc_s=collections.seconds / epochs,
         load_average=list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         version=module.VERSION,
-        cpu_per_wall=cpu_per_wall,
+        cpu_s=usage[0] + usage[1],
+        system_s=usage[1],
+        page_faults=usage[2],
         os_threads=process_threads(),
+        busy_threads=busy,
     )
+
+
+def resource_usage() -> tuple[float, float, float]:
+    """(user CPU s, system CPU s, minor page faults) of this process so far, every thread included."""
+    try:
+        import resource
+    except ImportError:  # not on Linux or macOS
+        return (float("nan"),) * 3
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime, usage.ru_stime, float(usage.ru_minflt)
+
+
+def thread_cpu_ticks() -> dict[str, int] | None:
+    """{thread id: user + system clock ticks} of every thread of this process (Linux's /proc; None elsewhere)."""
+    try:
+        ticks = {}
+        for thread in os.listdir("/proc/self/task"):
+            with open(f"/proc/self/task/{thread}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            ticks[thread] = int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of stat
+        return ticks
+    except OSError:
+        return None
 
 
 def process_threads() -> int | None:
@@ -251,6 +282,7 @@ def xla_dump_summary(directory: str, n: int) -> list[dict]:
     modules = []
     for path in sorted(glob.glob(os.path.join(directory, "*after_optimizations.txt"))):
         name = os.path.basename(path).split("after_optimizations")[0].rstrip("._-")
+        name = re.sub(r"_config_proto_\d+|_executor_type_\d+", "", name)  # TF's long suffixes
         with open(path) as handle:
             modules.append({"module": name, **hlo_entry_summary(handle.read(), n)})
     return modules
@@ -316,9 +348,13 @@ def to_markdown(result: Profile) -> str:
         "cProfile charges that time to whichever function was running, so it sits inside the groups above.\n"
     )
     lines.append(
-        f"Threads: {result.os_threads if result.os_threads is not None else 'unknown'} in the process after training "
-        f"(the framework's pools included); during the plain epochs the process used {result.cpu_per_wall:.2f} CPU "
-        "seconds per second (above 1: more than one core at work).\n"
+        f"Per plain epoch, every thread: {1e3 * result.cpu_s:.3f} ms of CPU ({1e3 * result.system_s:.3f} ms of it "
+        f"in the kernel), {result.page_faults:.0f} minor page faults (each one a 4 KiB page of fresh memory: "
+        f"an n-element float32 temporary is {4 * result.n / 4096:.0f} of them if the allocator got it from the "
+        f"system anew). Threads: {result.os_threads if result.os_threads is not None else 'unknown'} in the process, "
+        f"{result.busy_threads if result.busy_threads is not None else 'unknown'} of them used CPU during the "
+        "plain epochs (clock-tick resolution, 10 ms: a thread busy for less may not count). CPU time below the "
+        "epoch time is time the process waited: for another thread, or for a core on a loaded machine.\n"
     )
     if result.xla_modules:
         lines.append(f"## XLA's dump: what it compiled (n = {result.n:,})\n")
