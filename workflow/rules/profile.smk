@@ -55,13 +55,13 @@ use rule profile_run as profile_run_sized with:
         ],
     output:
         report(
-            "results/profile/n{n}/{framework}/{variant}.md",
+            "results/profile/{framework}/{variant}.n{n}.md",
             caption="../report/profile.rst",
             category="Timing",
             subcategory="Profiles at n = {n}",
         ),
     log:
-        "logs/profile/n{n}/{framework}/{variant}.log",
+        "logs/profile/{framework}/{variant}.n{n}.log",
     threads: lambda wildcards: profile_settings(wildcards)["threads"]
     resources:
         timing_slot=1,
@@ -69,7 +69,7 @@ use rule profile_run as profile_run_sized with:
     params:
         settings=lambda wildcards: json.dumps(profile_settings(wildcards), sort_keys=True),
         epochs=config["profile"]["epochs"],
-        xla_dump=lambda w: f"--xla-dump logs/profile/n{w.n}/{w.framework}/{w.variant}.xla",
+        xla_dump=lambda w: f"--xla-dump logs/profile/{w.framework}/{w.variant}.n{w.n}.xla",
         environment=bench_environment(),
 
 
@@ -79,7 +79,7 @@ rule profile:
             (
                 f"results/profile/{framework}/{variant}.md"
                 if n == config["dataset"]["n"]
-                else f"results/profile/n{n}/{framework}/{variant}.md"
+                else f"results/profile/{framework}/{variant}.n{n}.md"
             )
             for n, framework, variant in PROFILE_RUNS
         ],

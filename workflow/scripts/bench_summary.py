@@ -18,8 +18,8 @@ def read(paths):
 
 def profile(n, framework, variant):
     """Where `snakemake profile` writes the profile of a run at n (config `profile.sizes`)."""
-    folder = "" if n == snakemake.config["dataset"]["n"] else f"n{n}/"
-    return f"results/profile/{folder}{framework}/{variant}.md"
+    size = "" if n == snakemake.config["dataset"]["n"] else f".n{n}"
+    return f"results/profile/{framework}/{variant}{size}.md"
 
 
 results, batch_results = read(snakemake.input.sizes), read(snakemake.input.batches)
