@@ -463,14 +463,16 @@ def plot_scaling(table: pd.DataFrame, results: list[dict], path, batches: pd.Dat
         xlabel="n (points, full batch)",
         ylabel="time per epoch, ms (median)",
         title=(
-            f"Scaling on {ok['device'].iloc[0]}, {ok['threads'].max()} thread(s): epoch time vs n; thin lines: "
+            f"Scaling on {ok['device'].iloc[0]}, {ok['threads'].max()} thread(s): epoch time vs n\nthin lines: "
             "fitted t0 + c*n; x markers: nondeterministic"
         ),
     )
     ax.grid(True, which="both", alpha=0.3)
     if with_batches:
+        ax.title.set_fontsize(8)
         plot_batches(axes[0, 1], batches, styles)
-    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    # The legend right of the last panel: the runs' colours and line styles are the same in both.
+    axes[0, -1].legend(*ax.get_legend_handles_labels(), fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     plots.save(fig, path)
 
 
@@ -482,7 +484,10 @@ def plot_batches(ax, batches: pd.DataFrame, styles: dict) -> None:
     sizes = np.geomspace(ok["batch_size"].min(), ok["batch_size"].max(), 50)
     for run, runs in ok.groupby("run", sort=True):
         key = (runs["framework"].iloc[0], runs["variant"].iloc[0])
-        style = dict(styles.get(key, {"color": "0.3", "linestyle": "-"}))
+        if key == REFERENCE:
+            style = {"color": plots.REFERENCE_COLOR, "linestyle": "--"}
+        else:
+            style = dict(styles.get(key, {"color": "0.3", "linestyle": "-"}))
         ax.plot(runs["batch_size"], 1e6 * runs["step_time_s"], marker="o", **style)
         if run in fits.index:
             fit = fits.loc[run]
@@ -492,6 +497,7 @@ def plot_batches(ax, batches: pd.DataFrame, styles: dict) -> None:
         yscale="log",
         xlabel="batch size B (points per step)",
         ylabel="time per step, us (median)",
-        title=f"Mini-batches at n = {int(ok['n'].iloc[0]):,}: thin lines t0 + c*B",
+        title=f"Mini-batches at n = {int(ok['n'].iloc[0]):,}; thin lines: fitted t0 + c*B",
     )
+    ax.title.set_fontsize(8)
     ax.grid(True, which="both", alpha=0.3)
