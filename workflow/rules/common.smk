@@ -147,7 +147,11 @@ def bench_job(wildcards):
 def bench_environment():
     """`bench.environment` as a shell prefix (`env NAME=value ...`), or nothing."""
     variables = (config.get("bench") or {}).get("environment") or {}
-    return "env " + " ".join(f"{name}={shlex.quote(value)}" for name, value in variables.items()) if variables else ""
+    return (
+        "env " + " ".join(f"{name}={shlex.quote(value)}" for name, value in variables.items())
+        if variables
+        else ""
+    )
 
 
 def profile_settings(wildcards):
