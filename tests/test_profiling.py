@@ -105,6 +105,7 @@ def test_a_profile_with_an_xla_dump_summarises_each_module(arrays, tmp_path):
     assert "## XLA's dump: what it compiled (n = 64)" in text
     assert "| `module_0002.jit_step.cpu` | 4 | 3 | 3 | 5 | 1 | 1 |" in text
     assert "minor page faults" in text and result.os_threads >= 1 and result.cpu_s > 0 and result.page_faults >= 0
+    assert "malloc settings: " in text
 
 
 FAULTS = """

@@ -128,6 +128,7 @@ class Profile:
     page_faults: float = float("nan")  # minor page faults per plain epoch: fresh memory touched for the first time
     os_threads: int | None = None  # threads in the process after training (the framework's pools included)
     busy_threads: int | None = None  # threads that used CPU time during the plain epochs
+    malloc: dict = dataclasses.field(default_factory=dict)  # glibc malloc tunables set for this process
     xla_modules: list[dict] = dataclasses.field(default_factory=list)  # `xla_dump_summary`, where XLA dumped
 
 
@@ -184,6 +185,7 @@ def profile(framework: str, variant: str, x: np.ndarray, y: np.ndarray, settings
         page_faults=usage[2],
         os_threads=process_threads(),
         busy_threads=busy,
+        malloc={name: value for name, value in os.environ.items() if name.startswith("MALLOC_")},
     )
 
 
@@ -354,7 +356,8 @@ def to_markdown(result: Profile) -> str:
         f"system anew). Threads: {result.os_threads if result.os_threads is not None else 'unknown'} in the process, "
         f"{result.busy_threads if result.busy_threads is not None else 'unknown'} of them used CPU during the "
         "plain epochs (clock-tick resolution, 10 ms: a thread busy for less may not count). CPU time below the "
-        "epoch time is time the process waited: for another thread, or for a core on a loaded machine.\n"
+        "epoch time is time the process waited: for another thread, or for a core on a loaded machine. malloc "
+        f"settings: {', '.join(f'{k}={v}' for k, v in sorted(result.malloc.items())) or 'glibc defaults'}.\n"
     )
     if result.xla_modules:
         lines.append(f"## XLA's dump: what it compiled (n = {result.n:,})\n")
