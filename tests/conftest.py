@@ -30,6 +30,7 @@ RUNS = [
     "keras_torch/fit",
     "keras_jax/fit",
     "numpy/scratch",
+    "numba/scratch",
 ]
 TINY = str(ROOT / "tests/config/tiny.yaml")
 TINY_ARGS = ("--configfile", TINY)
@@ -67,13 +68,13 @@ def run_json(workdir, run):
     return json.loads((workdir / f"results/runs/{run}.json").read_text())
 
 
-def snakemake_command(workdir, *args, timing_slots: int | None = 2) -> list[str]:
-    """The real command line on the real Snakefile, in `workdir`.
+def snakemake_command(workdir, *args, timing_slots: int | None = 2, snakefile: Path = ROOT / "Snakefile") -> list[str]:
+    """The real command line on the real Snakefile (or a copy's), in `workdir`.
 
     Tests time nothing: they lift profiles/default's one timing slot to `timing_slots`, so that jobs run
     side by side (None, or `--resources` in `args`, leaves the slots to the command's own settings).
     """
-    command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir), *args]
+    command = [sys.executable, "-m", "snakemake", "-s", str(snakefile), "--directory", str(workdir), *args]
     if timing_slots is not None and "--resources" not in args:
         command += ["--resources", f"timing_slot={timing_slots}"]
     return command
@@ -87,13 +88,14 @@ def snakemake(
     env: dict | None = None,
     timing_slots: int | None = 2,
     prefix: tuple[str, ...] = (),
+    snakefile: Path = ROOT / "Snakefile",
 ):
     """Run `snakemake_command` (after `prefix`, e.g. a `timeout` of its own) from the repository root.
 
     Returns the finished process, its stdout and stderr together as `output`. With `check`, a failure fails
     the test with the command, its output and the end of every job log.
     """
-    command = [*prefix, *snakemake_command(workdir, *args, timing_slots=timing_slots)]
+    command = [*prefix, *snakemake_command(workdir, *args, timing_slots=timing_slots, snakefile=snakefile)]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env)
     done.output = done.stdout + done.stderr
     if check and done.returncode != 0:

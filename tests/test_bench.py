@@ -36,6 +36,16 @@ def test_ratios_to_numpy_memory_pass_and_repeat_spread(results):
     # repeat medians 0.012 and 0.0144: std / mean = 0.0012 / 0.0132
     assert table.loc[(100000, "torch", "scratch"), "cv_between_repeats"] == pytest.approx(0.0012 / 0.0132)
     assert table.loc[(100000, "torch", "layers"), "cv_between_repeats"] == pytest.approx(0.0)
+    assert table["ratio_to_numba"].isna().all()  # no numba run in these results: blank, not an error
+
+
+def test_every_run_is_given_against_numba_s_fused_pass_too(results):
+    results += [timed("numba", "scratch", 100000, 0.004), timed("numba", "scratch", 1000, 0.0005)]
+    table = bench.scaling_table(results).set_index(["n", "framework", "variant"])
+    assert table.loc[(100000, "torch", "scratch"), "ratio_to_numba"] == pytest.approx(3.0)
+    assert table.loc[(1000, "torch", "scratch"), "ratio_to_numba"] == pytest.approx(4.0)
+    assert table.loc[(100000, "numba", "scratch"), "ratio_to_numpy"] == pytest.approx(0.4)
+    assert "| x_numba " in bench.scaling_markdown(bench.scaling_table(results))
 
 
 def compiled(result, graphs=1):
@@ -46,23 +56,77 @@ def compiled(result, graphs=1):
     return result
 
 
+def profile(n, framework, variant):
+    return f"results/profile/{framework}/{variant}.n{n}.md"
+
+
 def test_goals_name_the_fastest_compiled_variant_per_framework_at_the_largest_n(results):
     results += [
         compiled(timed("torch", "scratch_compiled", 100000, 0.008)),
         compiled(timed("tensorflow", "scratch_xla", 100000, 0.015)),
+        compiled(timed("jax", "scratch", 100000, 0.0008)),
+        compiled(timed("numba", "scratch", 100000, 0.004)),
     ]
-    text = bench.goals_markdown(bench.scaling_table(results))
+    text = bench.goals_markdown(bench.scaling_table(results), profile)
     assert "At n = 100,000" in text
-    # torch: 0.8x numpy, and the memory pass (epoch / 10) is 10 % of its epoch's speed: not met on the bound.
-    assert "| torch       | torch/scratch_compiled | 8.000       | 0.80      | 10%              | not met" in text
-    assert "| tensorflow  | tensorflow/scratch_xla | 15.000      | 1.50      | 10%              | not met" in text
-    assert "1.00 us (median over runs), 0.10% of the fastest epoch (numpy/scratch at n = 1,000" in text
+    # torch: 0.8x numpy, 2x numba, and the memory pass (epoch / 10) is 10 % of its epoch's speed: not met on the
+    # bound, and the goal says which profile tells why.
+    assert (
+        "| torch       | torch/scratch_compiled | 8.000       | 0.80      | 2.00      | 10%              | "
+        "not met, because results/profile/torch/scratch_compiled.n100000.md" in text
+    )
+    assert "| tensorflow  | tensorflow/scratch_xla | 15.000      | 1.50      | 3.75      | 10%" in text
+    # JAX's fastest compiled run is in the table too (conftest's memory pass is a tenth of every epoch: 10 %).
+    assert "| jax         | jax/scratch            | 0.800       | 0.08      | 0.20      | 10%" in text
+    assert "1.00 us (median over runs), 0.12% of the fastest epoch (jax/scratch at n = 100,000" in text
     assert "Coefficient of variation between repeats: worst 9.1% (torch/scratch at n = 100,000)" in text
 
 
 def test_a_framework_with_no_compiled_run_fails_its_goal(results):
     text = bench.goals_markdown(bench.scaling_table(results))
-    assert "| torch       | none ran" in text
+    assert "| torch       | none ran" in text and "| jax         | none ran" in text
+
+
+def test_a_compiled_run_at_half_the_bound_meets_its_goal(results):
+    fast = compiled(timed("jax", "scratch", 100000, 0.002))
+    fast["timings"]["memory_pass_s"]["median"] = 0.001  # the pass at half the epoch's time: 50 %
+    text = bench.goals_markdown(bench.scaling_table([*results, fast]), profile)
+    assert (
+        "| jax         | jax/scratch            | 2.000       | 0.20      |           | 50%              | met" in text
+    )
+
+
+@pytest.mark.parametrize(
+    "epoch_s,verdict", [(0.0012, "met"), (0.002, "not met, because results/profile/numba/scratch.n100000")]
+)
+def test_numba_s_fused_pass_is_held_to_70_percent_of_the_bound(results, epoch_s, verdict):
+    fused = compiled(timed("numba", "scratch", 100000, epoch_s))
+    fused["timings"]["memory_pass_s"]["median"] = 0.001  # 83 % of the bound at 1.2 ms, 50 % at 2 ms
+    text = bench.goals_markdown(bench.scaling_table([*results, fused]), profile)
+    share = f"{0.001 / epoch_s:.0%}"
+    assert f"numba/scratch (one fused pass): {1e3 * epoch_s:.3f} ms per epoch, {share} of the memory-pass bound" in text
+    assert f"(goal: at least 70%): {verdict}" in text
+
+
+def test_the_numba_goal_says_when_there_is_no_run(results):
+    assert "numba/scratch: no run at this n (goal: at least 70% of the memory-pass bound)." in bench.goals_markdown(
+        bench.scaling_table(results)
+    )
+
+
+def test_the_keras_goal_reads_the_remedied_fit_when_present_and_says_no_run_otherwise(results):
+    text = bench.goals_markdown(bench.scaling_table(results))
+    assert "within 2x of keras_jax/fit at n = 200: no run (tensorflow/fit_dataset, keras_jax/fit not in" in text
+    jax_fit = timed("keras_jax", "fit", 200, 0.0004)
+    text = bench.goals_markdown(bench.scaling_table([*results, jax_fit]))
+    assert "no run (tensorflow/fit_dataset not in this benchmark at n = 200)" in text
+    for epoch_s, verdict in (
+        (0.0007, "1.8x: met"),
+        (0.0167, "41.8x: not met, because results/profile/tensorflow/fit_dataset.n200"),
+    ):
+        remedied = timed("tensorflow", "fit_dataset", 200, epoch_s)
+        text = bench.goals_markdown(bench.scaling_table([*results, jax_fit, remedied]), profile)
+        assert f"{1e3 * epoch_s:.3f} ms against 0.400 ms per epoch, {verdict}" in text
 
 
 def test_rounds_of_the_same_run_merge_into_one_with_all_their_repeats():
@@ -126,9 +190,10 @@ def test_bench_target_runs_a_process_per_size_mode_framework_and_round(tmp_path)
     (tmp_path / "bench.yaml").write_text("bench:\n  sizes: [1000, 5000, 20000]\n  rounds: 2\n")
     bench_config = yaml.safe_load((ROOT / "config/config.yaml").read_text())["bench"]
     per_size = len(bench_config["runs"]) + len(bench_config["nondeterministic"])
+    per_batch_size = len(bench_config["runs"])  # the mini-batch axis: deterministic runs only, at one n
     output = dry_run(tmp_path, "bench", configfile=tmp_path / "bench.yaml")
-    assert count(output, "bench_dataset") == 3
-    assert count(output, "bench_train") == 2 * 3 * per_size
+    assert count(output, "bench_dataset") == 3 + 1  # and batch_n's
+    assert count(output, "bench_train") == 2 * (3 * per_size + len(bench_config["batch_sizes"]) * per_batch_size)
     assert count(output, "bench_summary") == 1
     assert count(output, "train") == 0  # the default runs are not part of the benchmark
 
@@ -136,4 +201,45 @@ def test_bench_target_runs_a_process_per_size_mode_framework_and_round(tmp_path)
 @pytest.mark.e2e
 def test_default_target_runs_no_benchmark_job(tmp_path):
     output = dry_run(tmp_path)
-    assert count(output, "bench_train") == 0 and count(output, "train") == 10
+    assert count(output, "bench_train") == 0 and count(output, "train") == 11
+
+
+def batched(framework, variant, batch_size, step_s, n=4096):
+    """A run on the mini-batch axis: n / B steps an epoch, each `step_s`."""
+    steps = n // (batch_size or n)
+    result = timed(framework, variant, n, steps * step_s)
+    result["settings"]["batch_size"] = batch_size
+    return result
+
+
+def test_the_time_per_step_is_fitted_as_t0_plus_c_times_the_batch_size():
+    # torch: 40 us a step plus 2 ns a point; numpy: 5 us plus 1 ns.
+    results = [batched("torch", "scratch", b, 40e-6 + 2e-9 * (b or 4096)) for b in (None, 1024, 32)]
+    results += [batched("numpy", "scratch", b, 5e-6 + 1e-9 * (b or 4096)) for b in (None, 1024, 32)]
+    table = bench.batch_table(results).set_index(["run", "batch_size"])
+    assert table.loc[("torch/scratch", 32), "steps"] == 128 and table.loc[("torch/scratch", 4096), "steps"] == 1
+    assert table.loc[("torch/scratch", 32), "step_time_s"] == pytest.approx(40e-6 + 64e-9)
+    model = bench.batch_cost_model(bench.batch_table(results)).set_index("run")
+    assert model.loc["torch/scratch", "t0_s"] == pytest.approx(40e-6)
+    assert model.loc["torch/scratch", "s_per_point"] == pytest.approx(2e-9)
+    assert model.loc["numpy/scratch", "t0_s"] == pytest.approx(5e-6)
+    text = bench.batch_markdown(bench.batch_table(results))
+    assert "## Mini-batch axis (n = 4,096)" in text
+    assert "| run           | B = 4,096 (full)   | B = 1,024   | B = 32   | t0, us   | c, ns per point   |" in text
+    assert "| torch/scratch | 48.2               | 42.0        | 40.1     | 40.0     | 2.00              |" in text
+
+
+def test_rounds_of_a_batch_size_merge_but_batch_sizes_stay_apart():
+    first, second = batched("torch", "scratch", 32, 1e-5), batched("torch", "scratch", 32, 1e-5)
+    full = batched("torch", "scratch", None, 1e-5)
+    assert len(bench.merge_rounds([first, second, full])) == 2
+
+
+def test_scaling_page_and_plot_carry_the_batch_axis(results, tmp_path):
+    batch_results = [batched("torch", "scratch", b, 40e-6 + 2e-9 * (b or 4096)) for b in (None, 1024, 32)]
+    batches = bench.batch_table(batch_results)
+    text = bench.scaling_markdown(bench.scaling_table(results), batches=batches)
+    assert text.index("## Cost model") < text.index("## Mini-batch axis") < text.index("## Goals")
+    path = tmp_path / "scaling.png"
+    bench.plot_scaling(bench.scaling_table(results), results + batch_results, path, batches)
+    assert matplotlib.image.imread(path).shape[:2] == (660, 1320)

@@ -11,7 +11,9 @@ from tale_of_two.config import (
     available_frameworks,
     check_environment_files,
     declared_variants,
+    resolve_bench_jobs,
     resolve_bench_runs,
+    resolve_profile_runs,
     resolve_runs,
 )
 
@@ -38,6 +40,7 @@ def test_default_config_is_the_article_s_five_runs_and_the_numpy_reference():
         ("tensorflow", "layers"),
         ("tensorflow", "fit"),
         ("numpy", "scratch"),
+        ("numba", "scratch"),
         ("jax", "scratch"),
         ("jax", "layers"),
         ("keras_torch", "fit"),
@@ -129,3 +132,45 @@ def test_a_framework_without_its_environment_file_is_named(tmp_path):
     with pytest.raises(ConfigError, match=r"no environment file for framework 'mine' \(.*/mine\.yaml\)") as error:
         check_environment_files(["numpy", "mine"], tmp_path)
     assert "'numpy'" not in str(error.value)
+
+
+def test_the_mini_batch_axis_runs_every_bench_run_at_one_n_per_batch_size_in_processes_of_its_own():
+    cfg = config(bench__batch_n=4096, bench__batch_sizes=[None, 1024, 32])
+    jobs = resolve_bench_jobs(cfg)
+    batch_jobs = {key: job for key, job in jobs.items() if key[1].startswith("batch")}
+    assert {mode for _, mode, _ in batch_jobs} == {"batchfull", "batch1024", "batch32"}
+    assert {n for n, _, _ in batch_jobs} == {4096}
+    assert len(batch_jobs) == 3 * len(DEFAULT["bench"]["runs"])
+    assert batch_jobs[(4096, "batch32", "torch")]["scratch_compiled"]["batch_size"] == 32
+    assert batch_jobs[(4096, "batchfull", "torch")]["scratch_compiled"]["batch_size"] is None
+    assert set(batch_jobs[(4096, "batch32", "tensorflow")]) == set(DEFAULT["bench"]["runs"]["tensorflow"])
+    # the size axis is untouched: full batch at every size
+    assert all(
+        s["batch_size"] is None for (_, mode, _), job in jobs.items() if "batch" not in mode for s in job.values()
+    )
+
+
+def test_the_mini_batch_axis_names_a_missing_n_and_a_batch_larger_than_it():
+    bench = {k: v for k, v in DEFAULT["bench"].items() if k != "batch_n"}
+    with pytest.raises(ConfigError, match=r"bench.batch_sizes: needs bench.batch_n"):
+        resolve_bench_jobs({**DEFAULT, "bench": {**bench, "batch_sizes": [32]}})
+    with pytest.raises(ConfigError, match=r"bench.batch_sizes: 8192 is larger than bench.batch_n = 4096"):
+        resolve_bench_jobs(config(bench__batch_n=4096, bench__batch_sizes=[8192]))
+
+
+def test_profiles_default_to_the_article_s_n_and_the_bench_s_largest():
+    runs = resolve_profile_runs(DEFAULT)
+    largest = max(DEFAULT["bench"]["sizes"])
+    assert {n for n, _, _ in runs} == {DEFAULT["dataset"]["n"], largest}
+    at_article = {(f, v) for n, f, v in runs if n == DEFAULT["dataset"]["n"]}
+    assert at_article == set(resolve_runs(DEFAULT))  # the default runs, as they train
+    at_largest = {(f, v): s for (n, f, v), s in runs.items() if n == largest}
+    assert ("torch", "scratch_compiled") in at_largest and ("tensorflow", "scratch_xla") in at_largest
+    assert at_largest[("torch", "scratch_compiled")]["epochs"] == DEFAULT["bench"]["training"]["epochs"]
+
+
+def test_profile_sizes_are_a_setting_and_need_a_bench_beyond_the_dataset_s_n():
+    assert {n for n, _, _ in resolve_profile_runs(config(profile__sizes=[10000]))} == {10000}
+    without_bench = {k: v for k, v in config(profile__sizes=[200, 5000]).items() if k != "bench"}
+    with pytest.raises(ConfigError, match=r"profile.sizes: n = 5000 is not dataset.n and there is no bench"):
+        resolve_profile_runs(without_bench)

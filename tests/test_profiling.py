@@ -57,3 +57,88 @@ def test_a_real_profile_accounts_for_the_epoch(arrays):
     text = profiling.to_markdown(result)
     assert "# Profile: numpy/scratch" in text and "| kernels (native) |" in text
     assert "## Top functions by own time" in text and "garbage collector ran" in text
+
+
+# An optimised module as XLA:CPU dumps it (jax/scratch at n = 8, cut down): the residual r = w x + b - y is
+# written once and read by three reductions; a fused pass would read x and y once and write nothing.
+HLO = """HloModule jit_scratch_train_step, is_scheduled=true
+
+%fused_computation (param_0.1: f32[], param_1.1: f32[8,1]) -> f32[] {
+  %param_1.1 = f32[8,1]{1,0} parameter(1)
+  ROOT %reduce_sum.0 = f32[] reduce(%param_1.1, %param_0.1), dimensions={0,1}, to_apply=%region_0.1
+}
+
+ENTRY %main.4 (b: f32[], w: f32[], x.1: f32[8,1], y.1: f32[8,1]) -> (f32[], f32[]) {
+  %b = f32[] parameter(0)
+  %w = f32[] parameter(1)
+  %x.1 = f32[8,1]{1,0} parameter(2), sharding={replicated}
+  %y.1 = f32[8,1]{1,0} parameter(3)
+  %zero = f32[] constant(0)
+  %r = f32[8,1]{1,0} fusion(%y.1, %b, %x.1, %w), kind=kLoop, calls=%fused_computation.6
+  %ynn = f32[] fusion(%zero, %r), kind=kCustom, calls=%fused_computation
+  %ynn.1 = f32[] fusion(%zero, %r, %x.1), kind=kCustom, calls=%c, backend_config={"outer_dimension_partitions":[2]}
+  %multiply = f32[] multiply(%ynn, %w)
+  ROOT %tuple.1 = (f32[], f32[]) tuple(%multiply, %ynn.1)
+}
+"""
+
+
+def test_an_xla_module_s_passes_over_the_data_are_counted_from_its_entry():
+    summary = profiling.hlo_entry_summary(HLO, n=8)
+    # 4 kernels (the tuple and parameters are not), 3 of them fusions; 3 touch the 8-element arrays: they read
+    # y, x, r, r and x (5 arrays) and write r (1); one is split into partitions.
+    assert summary == {"kernels": 4, "fusions": 3, "passes": 3, "arrays_read": 5, "arrays_written": 1, "parallel": 1}
+    assert profiling.elements("f32[1000000,1]{1,0}") == 1_000_000 and profiling.elements("f32[]") == 1
+
+
+def test_a_profile_with_an_xla_dump_summarises_each_module(arrays, tmp_path):
+    (tmp_path / "module_0002.jit_step.cpu_after_optimizations.txt").write_text(HLO)
+    (tmp_path / "module_0002.jit_step.cpu_after_optimizations-buffer-assignment.txt").write_text("not a module")
+    (modules,) = [profiling.xla_dump_summary(str(tmp_path), 8)]
+    assert modules == [
+        {"module": "module_0002.jit_step.cpu", **profiling.hlo_entry_summary(HLO, 8)},
+    ]
+    settings = harness.Settings(device="cpu", epochs=10, warmup_epochs=2)
+    result = profiling.profile("numpy", "scratch", arrays["x"], arrays["y"], settings, epochs=5)
+    result.xla_modules = modules
+    text = profiling.to_markdown(result)
+    assert "## XLA's dump: what it compiled (n = 64)" in text
+    assert "| `module_0002.jit_step.cpu` | 4 | 3 | 3 | 5 | 1 | 1 |" in text
+    assert "minor page faults" in text and result.os_threads >= 1 and result.cpu_s > 0 and result.page_faults >= 0
+    assert "malloc settings: " in text
+
+
+FAULTS = """
+import sys
+from tale_of_two.fit import data, harness, profiling
+arrays = data.load(sys.argv[1])
+settings = harness.Settings(device="cpu", epochs=10, warmup_epochs=3)
+print(profiling.profile("numpy", "scratch", arrays["x"], arrays["y"], settings, epochs=10).page_faults)
+"""
+
+
+def test_the_bench_s_malloc_setting_stops_numpy_page_faulting_its_temporaries_every_epoch(tmp_path):
+    """numpy/scratch at n = 1e6, data loaded as a job loads it: with glibc's default malloc each epoch page-faults
+    two 4 MB temporaries in anew (measured 1,921 faults an epoch, 2 x 977 pages); with `bench.environment`, 0."""
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+    from conftest import ROOT
+
+    from tale_of_two.fit import data
+
+    path = tmp_path / "dataset.npz"
+    data.save_npz(path, data.generate(data.DatasetSpec(n=1_000_000, seed=7)))
+    setting = yaml.safe_load((ROOT / "config/config.yaml").read_text())["bench"]["environment"]
+    plain = {name: value for name, value in os.environ.items() if not name.startswith("MALLOC_")}
+    plain["PYTHONPATH"] = str(ROOT / "workflow/lib")
+
+    def faults(env):
+        done = subprocess.run([sys.executable, "-c", FAULTS, str(path)], env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        return float(done.stdout.split()[-1])
+
+    assert faults(plain) > 1000
+    assert faults({**plain, **setting}) < 50

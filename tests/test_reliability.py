@@ -13,7 +13,7 @@ import time
 
 import pandas as pd
 import pytest
-from conftest import TINY, config_file, run_json, snakemake, snakemake_command
+from conftest import ROOT, TINY, config_file, run_json, snakemake, snakemake_command
 
 pytestmark = pytest.mark.e2e
 
@@ -65,10 +65,9 @@ def test_a_framework_without_its_environment_file_stops_before_any_job(tmp_path)
     frameworks = repo / "workflow/lib/tale_of_two/fit/frameworks"
     shutil.copy(frameworks / "numpy.py", frameworks / "mine.py")
     extra = config_file(tmp_path, "runs: {mine: {scratch: {}}}")
-    command = [sys.executable, "-m", "snakemake", "-s", str(repo / "Snakefile"), "--directory", str(workdir)]
-    done = subprocess.run([*command, "--configfile", extra, "-n"], capture_output=True, text=True, timeout=300)
+    done = snakemake(workdir, "--configfile", extra, "-n", check=False, timeout=300, snakefile=repo / "Snakefile")
     assert done.returncode != 0
-    assert f"no environment file for framework 'mine' ({repo / 'envs/mine.yaml'})" in done.stdout + done.stderr
+    assert f"no environment file for framework 'mine' ({repo / 'envs/mine.yaml'})" in done.output
     assert not (workdir / "results").exists() and not (workdir / "logs").exists()
 
 

@@ -137,7 +137,7 @@ from tale_of_two.fit import harness
 arrays = np.load(sys.argv[1])
 settings = dict(init="uniform", lr=0.005, epochs=40, batch_size=16)
 settings = harness.Settings(device="cpu", repeats=1, warmup_epochs=1, **settings)
-print(json.dumps(harness.run("tensorflow", "fit", arrays["x"], arrays["y"], settings)["loss_history"]))
+print(json.dumps(harness.measure("tensorflow", "fit", arrays["x"], arrays["y"], settings)["loss_history"]))
 """
 
 

@@ -26,7 +26,7 @@ rule bench_train:
     benchmark:
         "benchmarks/bench/n{n}/{mode}/round{round}/{framework}.tsv"
     wildcard_constraints:
-        mode="deterministic|nondeterministic",
+        mode=r"deterministic|nondeterministic|batch(full|\d+)",
         round=r"\d+",
     conda:
         framework_env
@@ -37,8 +37,9 @@ rule bench_train:
         gpu=lambda wildcards: int(any(s["device"] == "cuda" for s in bench_job(wildcards).values())),
     params:
         runs=lambda wildcards: json.dumps(bench_job(wildcards), sort_keys=True),
+        environment=bench_environment(),
     shell:
-        "python {input.script:q} --framework {wildcards.framework:q}"
+        "{params.environment} python {input.script:q} --framework {wildcards.framework:q}"
         " --dataset {input.arrays:q} --metadata {input.metadata:q}"
         " --runs {params.runs:q} --output {output:q}"
         " > {log:q} 2>&1"
@@ -46,7 +47,8 @@ rule bench_train:
 
 rule bench_summary:
     input:
-        BENCH_OUTPUTS,
+        sizes=BENCH_SIZE_OUTPUTS,
+        batches=BENCH_BATCH_OUTPUTS,
     output:
         csv="results/bench/scaling.csv",
         markdown=report(

@@ -1,4 +1,5 @@
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from tale_of_two.config import (  # noqa: E402
     framework_files,
     put_interpreter_first_on_path,
     resolve_bench_jobs,
+    resolve_profile_runs,
     resolve_runs,
 )
 from tale_of_two.analysis.then_vs_now import (
@@ -22,10 +24,11 @@ from tale_of_two.analysis.then_vs_now import (
 validate(config, "../schemas/config.schema.yaml")
 RUNS = resolve_runs(config)
 BENCH_JOBS = resolve_bench_jobs(config)
+PROFILE_RUNS = resolve_profile_runs(config)
 
 FRAMEWORKS = sorted({framework for framework, _ in RUNS} | {key[-1] for key in BENCH_JOBS})
 check_environment_files(FRAMEWORKS)
-VARIANTS = sorted({variant for _, variant in RUNS})
+VARIANTS = sorted({variant for _, variant in RUNS} | {variant for _, _, variant in PROFILE_RUNS})
 RUN_RESULTS = [f"results/runs/{framework}/{variant}.json" for framework, variant in RUNS]
 ANALYSIS_CONTAINER = config["containers"].get("analysis")
 PLOTS = expand("results/plots/{plot}.png", plot=["fits", "losses", "timings"])
@@ -129,6 +132,14 @@ BENCH_OUTPUTS = [
     for round_ in range(BENCH_ROUNDS)
     for n, mode, framework in BENCH_JOBS
 ]
+# The size axis (full batch at every n) and the mini-batch axis (modes batch<B>), summarised apart.
+BENCH_SIZE_OUTPUTS = [
+    bench_output(n, mode, round_, framework)
+    for round_ in range(BENCH_ROUNDS)
+    for n, mode, framework in BENCH_JOBS
+    if not mode.startswith("batch")
+]
+BENCH_BATCH_OUTPUTS = sorted(set(BENCH_OUTPUTS) - set(BENCH_SIZE_OUTPUTS))
 
 
 def previous_round(wildcards):
@@ -139,3 +150,18 @@ def previous_round(wildcards):
 
 def bench_job(wildcards):
     return BENCH_JOBS[(int(wildcards.n), wildcards.mode, wildcards.framework)]
+
+
+def bench_environment():
+    """`bench.environment` as a shell prefix (`env NAME=value ...`), or nothing."""
+    variables = (config.get("bench") or {}).get("environment") or {}
+    return (
+        "env " + " ".join(f"{name}={shlex.quote(value)}" for name, value in variables.items())
+        if variables
+        else ""
+    )
+
+
+def profile_settings(wildcards):
+    """A profiled run's settings at another n than the dataset's (workflow/rules/profile.smk)."""
+    return PROFILE_RUNS[(int(wildcards.n), wildcards.framework, wildcards.variant)]

@@ -7,14 +7,26 @@ from pathlib import Path
 sys.stderr = open(snakemake.log[0], "w")
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "lib"))
 
-from tale_of_two.analysis.bench import plot_scaling, scaling_markdown, scaling_table  # noqa: E402
+from tale_of_two.analysis.bench import batch_table, plot_scaling, scaling_markdown, scaling_table  # noqa: E402
 from tale_of_two.fit.data import atomic_write_bytes  # noqa: E402
 
-# Each benchmark job wrote {"results": [one result per variant]}.
-results = [result for path in snakemake.input for result in json.loads(Path(path).read_text())["results"]]
+
+def read(paths):
+    """Each benchmark job wrote {"results": [one result per variant]}."""
+    return [result for path in paths for result in json.loads(Path(path).read_text())["results"]]
+
+
+def profile(n, framework, variant):
+    """Where `snakemake profile` writes the profile of a run at n (config `profile.sizes`)."""
+    size = "" if n == snakemake.config["dataset"]["n"] else f".n{n}"
+    return f"results/profile/{framework}/{variant}{size}.md"
+
+
+results, batch_results = read(snakemake.input.sizes), read(snakemake.input.batches)
 table = scaling_table(results)
-markdown = scaling_markdown(table, rounds=snakemake.config["bench"].get("rounds", 1))
+batches = batch_table(batch_results) if batch_results else None
+markdown = scaling_markdown(table, snakemake.config["bench"].get("rounds", 1), profile, batches)
 atomic_write_bytes(snakemake.output.csv, table.to_csv(index=False).encode())
 atomic_write_bytes(snakemake.output.markdown, markdown.encode())
-plot_scaling(table, results, snakemake.output.plot)
+plot_scaling(table, results + batch_results, snakemake.output.plot, batches)
 print(markdown, file=sys.stderr)

@@ -21,11 +21,14 @@ def main(argv=None) -> None:
     parser.add_argument("--settings", required=True, help="effective training settings, as JSON")
     parser.add_argument("--epochs", required=True, type=int, help="epochs to profile, after the warm-up")
     parser.add_argument("--output", required=True, help="profile .md to write")
+    parser.add_argument("--xla-dump", metavar="DIR", help="XLA's dump folder (JAX, TensorFlow's jit_compile)")
     args = parser.parse_args(argv)
     if args.epochs < 1:
         parser.error(f"--epochs must be at least 1, got {args.epochs}")
     settings = settings_from_dict(json.loads(args.settings))
-    markdown = profile_run(args.framework, args.variant, args.dataset, args.metadata, settings, args.epochs)
+    markdown = profile_run(
+        args.framework, args.variant, args.dataset, args.metadata, settings, args.epochs, args.xla_dump
+    )
     atomic_write_bytes(args.output, markdown.encode())
 
 

@@ -144,6 +144,7 @@ def resolve_bench_jobs(config: dict, frameworks_dir: Path = FRAMEWORKS_DIR) -> d
     A process runs its framework's variants with their repeats interleaved. `bench.runs` run as configured
     (deterministic by default); `bench.nondeterministic` runs again with `deterministic: false`, in processes
     of their own, since determinism is set once per process. The mode is read from each run's settings.
+    The mini-batch axis (`resolve_batch_jobs`) adds a mode per batch size.
     """
     bench = config.get("bench")
     if not bench:
@@ -161,4 +162,60 @@ def resolve_bench_jobs(config: dict, frameworks_dir: Path = FRAMEWORKS_DIR) -> d
             if variant in job:
                 raise ConfigError(f"bench.{key}.{framework}.{variant}: already benchmarked {mode}ally")
             job[variant] = settings
+    jobs.update(resolve_batch_jobs(config, frameworks_dir))
     return jobs
+
+
+def batch_mode(batch_size: int | None) -> str:
+    """The mode (a folder of results/bench/n{n}/) of the mini-batch axis' runs at one batch size."""
+    return "batchfull" if batch_size is None else f"batch{batch_size}"
+
+
+def resolve_batch_jobs(config: dict, frameworks_dir: Path = FRAMEWORKS_DIR) -> dict[tuple[int, str, str], dict]:
+    """The mini-batch axis: every `bench.runs` run again at n = `bench.batch_n`, once per `bench.batch_sizes`
+    entry (null: full batch), deterministic, each batch size in processes of its own (mode `batch<B>`)."""
+    bench = config.get("bench") or {}
+    sizes = bench.get("batch_sizes") or []
+    if not sizes:
+        return {}
+    if "batch_n" not in bench:
+        raise ConfigError("bench.batch_sizes: needs bench.batch_n, the one n the batch sizes run at")
+    n = bench["batch_n"]
+    jobs: dict[tuple[int, str, str], dict] = {}
+    for batch_size in sizes:
+        if batch_size is not None and batch_size > n:
+            raise ConfigError(f"bench.batch_sizes: {batch_size} is larger than bench.batch_n = {n}")
+        training = {**config["training"], **bench.get("training", {}), "batch_size": batch_size}
+        sized = {**config, "bench": {**bench, "sizes": [n], "training": training}}
+        for (_, framework, variant), settings in resolve_bench_runs(sized, frameworks_dir).items():
+            job = jobs.setdefault((n, batch_mode(batch_size), framework), {})
+            job[variant] = {**settings, "batch_size": batch_size}
+    return jobs
+
+
+def profile_sizes(config: dict) -> list[int]:
+    """`profile.sizes`; null (the default): the dataset's n and the bench's largest n."""
+    sizes = (config.get("profile") or {}).get("sizes")
+    if sizes is None:
+        bench_sizes = (config.get("bench") or {}).get("sizes") or []
+        sizes = [config["dataset"]["n"], *([max(bench_sizes)] if bench_sizes else [])]
+    return sorted(set(sizes))
+
+
+def resolve_profile_runs(config: dict, frameworks_dir: Path = FRAMEWORKS_DIR) -> dict[tuple[int, str, str], dict]:
+    """{(n, framework, variant): settings} that `snakemake profile` profiles, at each of `profile_sizes`.
+
+    At the dataset's n: every default run, as it trains. At any other n: every `bench.runs` run, with the
+    bench's settings at that n (its data is the bench's dataset of that size): the runs the scaling
+    benchmark times, where its large-n numbers need explaining.
+    """
+    runs = {}
+    for n in profile_sizes(config):
+        if n == config["dataset"]["n"]:
+            resolved = {(n, *key): settings for key, settings in resolve_runs(config, frameworks_dir).items()}
+        elif config.get("bench"):
+            resolved = resolve_bench_runs({**config, "bench": {**config["bench"], "sizes": [n]}}, frameworks_dir)
+        else:
+            raise ConfigError(f"profile.sizes: n = {n} is not dataset.n and there is no bench: block to take runs from")
+        runs.update(resolved)
+    return runs

@@ -474,6 +474,8 @@ def environment() -> dict:
             "image": os.environ.get("APPTAINER_CONTAINER") or os.environ.get("SINGULARITY_CONTAINER"),
         },
         "argv": sys.argv,
+        # glibc malloc tunables (bench.environment): they change how often fresh memory is page-faulted in.
+        "malloc": {name: value for name, value in os.environ.items() if name.startswith("MALLOC_")},
     }
 
 

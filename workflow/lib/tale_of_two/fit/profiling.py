@@ -22,9 +22,11 @@ from __future__ import annotations
 import cProfile
 import dataclasses
 import gc
+import glob
 import os
 import pstats
 import re
+import shutil
 import time
 
 import numpy as np
@@ -121,6 +123,13 @@ class Profile:
     gc_s: float  # garbage collection per profiled epoch (inside the groups: charged to whatever was running)
     load_average: list[float] | None
     version: str
+    cpu_s: float = float("nan")  # CPU seconds (user + system, every thread) per plain epoch
+    system_s: float = float("nan")  # of which in the kernel (page faults, thread wake-ups)
+    page_faults: float = float("nan")  # minor page faults per plain epoch: fresh memory touched for the first time
+    os_threads: int | None = None  # threads in the process after training (the framework's pools included)
+    busy_threads: int | None = None  # threads that used CPU time during the plain epochs
+    malloc: dict = dataclasses.field(default_factory=dict)  # glibc malloc tunables set for this process
+    xla_modules: list[dict] = dataclasses.field(default_factory=list)  # `xla_dump_summary`, where XLA dumped
 
 
 def profile(framework: str, variant: str, x: np.ndarray, y: np.ndarray, settings: harness.Settings, epochs: int):
@@ -132,8 +141,12 @@ def profile(framework: str, variant: str, x: np.ndarray, y: np.ndarray, settings
         model = module.VARIANTS[variant](x, y, settings, runtime)
         model.train(settings.warmup_epochs, harness.EpochClock(runtime.sync))  # tracing and compiling: not profiled
         plain = harness.EpochClock(runtime.sync)
+        usage, threads = resource_usage(), thread_cpu_ticks()
         plain.start()
         model.train(epochs, plain)
+        usage = [(after - before) / epochs for before, after in zip(usage, resource_usage())]
+        busy = thread_cpu_ticks()
+        busy = None if busy is None or threads is None else sum(1 for t in busy if busy[t] > threads.get(t, 0))
         profiler, profiled, collections = cProfile.Profile(), harness.EpochClock(runtime.sync), GcClock()
         gc.callbacks.append(collections)
         profiled.start()
@@ -167,7 +180,114 @@ def profile(framework: str, variant: str, x: np.ndarray, y: np.ndarray, settings
         gc_s=collections.seconds / epochs,
         load_average=list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         version=module.VERSION,
+        cpu_s=usage[0] + usage[1],
+        system_s=usage[1],
+        page_faults=usage[2],
+        os_threads=process_threads(),
+        busy_threads=busy,
+        malloc={name: value for name, value in os.environ.items() if name.startswith("MALLOC_")},
     )
+
+
+def resource_usage() -> tuple[float, float, float]:
+    """(user CPU s, system CPU s, minor page faults) of this process so far, every thread included."""
+    try:
+        import resource
+    except ImportError:  # not on Linux or macOS
+        return (float("nan"),) * 3
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime, usage.ru_stime, float(usage.ru_minflt)
+
+
+def thread_cpu_ticks() -> dict[str, int] | None:
+    """{thread id: user + system clock ticks} of every thread of this process (Linux's /proc; None elsewhere)."""
+    try:
+        ticks = {}
+        for thread in os.listdir("/proc/self/task"):
+            with open(f"/proc/self/task/{thread}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            ticks[thread] = int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of stat
+        return ticks
+    except OSError:
+        return None
+
+
+def process_threads() -> int | None:
+    """The threads this process runs (Linux's /proc; None elsewhere)."""
+    try:
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) for line in status if line.startswith("Threads:"))
+    except (OSError, StopIteration):
+        return None
+
+
+# One HLO instruction of an optimised module: `%name = f32[1000000,1]{1,0} fusion(%a, %b), kind=kLoop, ...`
+HLO_INSTRUCTION = re.compile(r"^\s*(?:ROOT )?%([\w.\-]+) = (\([^=]*?\)|\w+\[[\d,]*\](?:\{[\d,]*\})?) ([\w\-]+)\((.*)$")
+
+
+def elements(shape: str) -> int:
+    """Elements of an HLO array shape `f32[1000000,1]{1,0}` (1 for a scalar `f32[]`; 0 for a tuple)."""
+    match = re.match(r"\w+\[([\d,]*)\]", shape)
+    if not match:
+        return 0
+    count = 1
+    for size in filter(None, match.group(1).split(",")):
+        count *= int(size)
+    return count
+
+
+def hlo_entry_summary(text: str, n: int) -> dict:
+    """What an optimised HLO module's entry computation does with arrays of n elements.
+
+    Each instruction of the entry runs as one kernel over its operands. Counted: the kernels, the fusions
+    among them, the kernels that touch an n-element array (passes over the data), the n-element arrays they
+    read and write (in units of one such array: x and y once is 2), and the kernels XLA split into parallel
+    partitions.
+    """
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("ENTRY ")), None)
+    if start is None:
+        return {"kernels": 0, "fusions": 0, "passes": 0, "arrays_read": 0, "arrays_written": 0, "parallel": 0}
+    shapes: dict[str, str] = {}
+    kernels = fusions = passes = read = written = parallel = 0
+    for line in lines[start + 1 :]:
+        if line.startswith("}"):
+            break
+        match = HLO_INSTRUCTION.match(line)
+        if not match:
+            continue
+        name, shape, opcode, rest = match.groups()
+        shapes[name] = shape
+        if opcode in ("parameter", "constant", "tuple", "get-tuple-element", "bitcast"):
+            continue
+        operands = re.findall(r"%([\w.\-]+)", rest.split("),")[0])
+        big_in = sum(1 for operand in set(operands) if elements(shapes.get(operand, "")) == n)
+        big_out = int(elements(shape) == n)
+        kernels += 1
+        fusions += opcode == "fusion"
+        passes += bool(big_in or big_out)
+        read, written = read + big_in, written + big_out
+        partitions = re.search(r'"outer_dimension_partitions":\[([^\]]*)\]', line)
+        parallel += bool(partitions and partitions.group(1).strip())
+    return {
+        "kernels": kernels,
+        "fusions": fusions,
+        "passes": passes,
+        "arrays_read": read,
+        "arrays_written": written,
+        "parallel": parallel,
+    }
+
+
+def xla_dump_summary(directory: str, n: int) -> list[dict]:
+    """Every module XLA compiled into `directory` (its `*after_optimizations.txt`), summarised (`hlo_entry_summary`)."""
+    modules = []
+    for path in sorted(glob.glob(os.path.join(directory, "*after_optimizations.txt"))):
+        name = os.path.basename(path).split("after_optimizations")[0].rstrip("._-")
+        name = re.sub(r"_config_proto_\d+|_executor_type_\d+", "", name)  # TF's long suffixes
+        with open(path) as handle:
+            modules.append({"module": name, **hlo_entry_summary(handle.read(), n)})
+    return modules
 
 
 class GcClock:
@@ -229,6 +349,32 @@ def to_markdown(result: Profile) -> str:
         f"Python's garbage collector ran {1e3 * result.gc_s:.3f} ms per profiled epoch ({result.gc_s / total:.0%}); "
         "cProfile charges that time to whichever function was running, so it sits inside the groups above.\n"
     )
+    lines.append(
+        f"Per plain epoch, every thread: {1e3 * result.cpu_s:.3f} ms of CPU ({1e3 * result.system_s:.3f} ms of it "
+        f"in the kernel), {result.page_faults:.0f} minor page faults (each one a 4 KiB page of fresh memory: "
+        f"an n-element float32 temporary is {4 * result.n / 4096:.0f} of them if the allocator got it from the "
+        f"system anew). Threads: {result.os_threads if result.os_threads is not None else 'unknown'} in the process, "
+        f"{result.busy_threads if result.busy_threads is not None else 'unknown'} of them used CPU during the "
+        "plain epochs (clock-tick resolution, 10 ms: a thread busy for less may not count). CPU time below the "
+        "epoch time is time the process waited: for another thread, or for a core on a loaded machine. malloc "
+        f"settings: {', '.join(f'{k}={v}' for k, v in sorted(result.malloc.items())) or 'glibc defaults'}.\n"
+    )
+    if result.xla_modules:
+        lines.append(f"## XLA's dump: what it compiled (n = {result.n:,})\n")
+        lines.append(
+            "Per module XLA compiled (`*after_optimizations.txt` in the dump), its entry computation: each "
+            "instruction runs as one kernel. Passes: kernels touching an array of n elements; arrays read and "
+            "written: n-element arrays in and out of those kernels, summed (x and y read once is 2 read, 0 "
+            "written: the memory pass); parallel: kernels XLA split into partitions across threads.\n\n"
+            "| module | kernels | fusions | passes over n | arrays read | arrays written | parallel |\n"
+            "|---|---|---|---|---|---|---|"
+        )
+        lines += [
+            f"| `{m['module']}` | {m['kernels']} | {m['fusions']} | {m['passes']} | {m['arrays_read']} | "
+            f"{m['arrays_written']} | {m['parallel']} |"
+            for m in result.xla_modules
+        ]
+        lines.append("")
     lines.append("## Top functions by cumulative time (per epoch)\n")
     lines.append("| function | ms per epoch | calls per epoch |\n|---|---|---|")
     lines += [f"| `{name}` | {1e3 * s:.3f} | {calls:g} |" for name, s, calls in result.top_cumulative]
@@ -245,9 +391,18 @@ def to_markdown(result: Profile) -> str:
     return "\n".join(lines) + "\n"
 
 
-def profile_run(framework: str, variant: str, dataset_path: str, metadata_path: str, settings, epochs: int) -> str:
-    """One run's profile (`profile`) on the checked dataset, as Markdown."""
+def profile_run(
+    framework: str, variant: str, dataset_path: str, metadata_path: str, settings, epochs: int, xla_dump: str = None
+) -> str:
+    """One run's profile (`profile`) on the checked dataset, as Markdown. With `xla_dump`, XLA (read by JAX and TF
+    as they start) dumps what it compiles there, and the profile summarises it: call this before the framework is
+    imported."""
+    if xla_dump:
+        shutil.rmtree(xla_dump, ignore_errors=True)
+        os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} --xla_dump_to={xla_dump}".strip()
     _, arrays = data.load_dataset(dataset_path, metadata_path)
     started = time.perf_counter()
     result = profile(framework, variant, arrays["x"], arrays["y"], settings, epochs)
+    if xla_dump:
+        result.xla_modules = xla_dump_summary(xla_dump, result.n)
     return to_markdown(result) + f"\nProfiled in {time.perf_counter() - started:.1f} s.\n"
