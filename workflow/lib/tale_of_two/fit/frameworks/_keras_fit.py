@@ -73,11 +73,56 @@ class Fit:
         return float(self.model.dense.kernel.numpy()[0, 0]), float(self.model.dense.bias.numpy()[0])  # api: read
 
     def train(self, epochs: int, callback) -> None:
-        class EpochEnd(keras.callbacks.Callback):  # the harness's callback, as Keras calls it
-            def on_epoch_end(self, epoch, logs=None):
-                if not callback(logs["loss"]):
-                    self.model.stop_training = True
-
         self.model.fit(  # api: training
-            self.x, self.y, epochs=epochs, batch_size=self.batch_size, verbose=0, callbacks=[EpochEnd()]
+            self.x, self.y, epochs=epochs, batch_size=self.batch_size, verbose=0, callbacks=[EpochEnd(callback)]
         )
+
+
+class EpochEnd(keras.callbacks.Callback):
+    """The harness's callback, as Keras calls it after every epoch."""
+
+    def __init__(self, callback):
+        super().__init__()
+        self.callback = callback
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not self.callback(logs["loss"]):
+            self.model.stop_training = True
+
+
+# --- the remedy: one endless stream of batches and `steps_per_epoch` --------------------------------------
+# Keras 3's EpochIterator (keras/src/trainers/epoch_iterator.py, `_enumerate_iterator`) makes a new iterator
+# over x and y at the start of every epoch when `steps_per_epoch` is None, and another after the last step
+# whenever the data has a known number of batches: on TensorFlow each is a new tf.data iterator. Fed a stream
+# with no end and told `steps_per_epoch`, it makes one iterator for the whole `fit`. On TensorFlow the stream is
+# a repeated tf.data dataset; on torch and JAX, whose Keras takes no tf.data without TensorFlow, a generator.
+
+
+class FitDataset(Fit):
+    def __init__(self, x, y, settings: Settings, runtime: Runtime):
+        if settings.batch_size not in (None, len(x)):  # `fit` shuffles mini-batches afresh every epoch
+            raise ValueError(
+                f"fit_dataset reproduces fit at full batch only (batch_size null, not {settings.batch_size}): "
+                "fit reshuffles its mini-batches every epoch, with Keras's own random draws"
+            )
+        super().__init__(x, y, settings, runtime)
+
+    def train(self, epochs: int, callback) -> None:
+        self.model.fit(  # api: training: one endless dataset, `steps_per_epoch=1`
+            endless(self.x, self.y), epochs=epochs, steps_per_epoch=1, verbose=0, callbacks=[EpochEnd(callback)]
+        )
+
+
+def endless(x: np.ndarray, y: np.ndarray):
+    """(x, y) as one full batch, over and over, in the form this Keras backend reads fastest."""
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return tf.data.Dataset.from_tensors((x, y)).repeat()
+    return repeat_forever(x, y)
+
+
+def repeat_forever(x: np.ndarray, y: np.ndarray):
+    """A generator (Keras reads only generators as endless Python data): the same full batch every step."""
+    while True:
+        yield x, y
