@@ -28,6 +28,15 @@ RUNS = [
     "keras_torch/fit",
     "keras_jax/fit",
     "numpy/scratch",
+    # remedies (results/remedies.md), each beside the run it remedies in config/config.yaml
+    "torch/layers_foreach",
+    "torch/layers_fused",
+    "tensorflow/scratch_graph",
+    "tensorflow/layers_graph",
+    "tensorflow/fit_dataset",
+    "numpy/scratch_inplace",
+    "keras_torch/fit_dataset",
+    "keras_jax/fit_dataset",
 ]
 TINY = str(ROOT / "tests/config/tiny.yaml")
 TINY_ARGS = ("--configfile", TINY)

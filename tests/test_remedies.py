@@ -9,6 +9,7 @@ which reorders the sums; fit_dataset does not). 1e-5 covers 2.5e-6 four times ov
 a batch of 32 where the run is full batch is far outside it (tried by hand: see the report of issue 19).
 """
 
+import copy
 import json
 import os
 import subprocess
@@ -18,6 +19,7 @@ import numpy as np
 import pytest
 import yaml
 from conftest import ROOT, make_result
+from snakemake.utils import update_config
 
 from tale_of_two.analysis import api, remedies
 from tale_of_two.config import resolve_bench_runs, resolve_runs
@@ -116,8 +118,12 @@ def test_fit_dataset_refuses_mini_batches_it_cannot_reproduce(arrays):
         harness.run("tensorflow", "fit_dataset", arrays["x"], arrays["y"], harness.Settings(batch_size=16, **SETTINGS))
 
 
-def test_the_default_run_and_the_bench_run_every_remedy_beside_its_run_with_its_settings():
-    runs = resolve_runs(DEFAULT)
+@pytest.mark.parametrize("extra", [None, "config/converged.yaml", "tests/config/tiny.yaml"])
+def test_the_default_run_and_the_bench_run_every_remedy_beside_its_run_with_its_settings(extra):
+    config = copy.deepcopy(DEFAULT)
+    if extra is not None:
+        update_config(config, yaml.safe_load((ROOT / extra).read_text()))
+    runs = resolve_runs(config)
     bench = resolve_bench_runs(DEFAULT)
     sizes = DEFAULT["bench"]["sizes"]
     for framework, remedy, slow, _ in DECLARED:
@@ -125,6 +131,12 @@ def test_the_default_run_and_the_bench_run_every_remedy_beside_its_run_with_its_
         for n in sizes:
             assert bench[(n, framework, remedy)] == bench[(n, framework, slow)]
     assert DEFAULT["dataset"]["n"] == min(sizes)  # remedies.md reports at the article's n and the largest
+
+
+def test_no_remedy_runs_in_the_2020_era():
+    """The remedies use what later versions added (foreach/fused SGD): they are not `then:` runs."""
+    then = set(DEFAULT["then"]["runs"])
+    assert not {f"{framework}/{remedy}" for framework, remedy, _, _ in DECLARED} & then
 
 
 # --- results/remedies.md and the code diffs -------------------------------------------------------------------

@@ -89,6 +89,7 @@ def remedies_table(results: list[dict], frameworks_dir: Path = FRAMEWORKS_DIR) -
                     "repeats": min(before["timings"]["repeats"], after["timings"]["repeats"]),
                     "load average": (after["environment"].get("load_average") or [np.nan])[0],
                     "finished": after["finished_utc"],
+                    "machine": machine(after),
                 }
             )
     return pd.DataFrame(rows)
@@ -110,7 +111,8 @@ def remedies_markdown(table: pd.DataFrame, rounds: int = 1) -> str:
     if not ok.empty:
         load = ok["load average"].dropna()
         header += (
-            f"Measured {ok['finished'].min()[:16]} to {ok['finished'].max()[:16]} UTC"
+            f"Measured {ok['finished'].min()[:16]} to {ok['finished'].max()[:16]} UTC on "
+            f"{', '.join(sorted(set(ok['machine'])))}"
             + (f"; load average (1 min) as the runs started: {load.min():.1f} to {load.max():.1f}" if len(load) else "")
             + ".\n\n"
         )
@@ -135,3 +137,9 @@ def fmt(column: pd.Series | None, spec: str, suffix: str = "") -> pd.Series | st
     if column is None:
         return ""
     return column.map(lambda v: "" if pd.isna(v) else f"{v:{spec}}{suffix}")
+
+
+def machine(result: dict) -> str:
+    environment = result["environment"]
+    cpus = f", {environment['cpu_count']} CPUs" if environment.get("cpu_count") else ""
+    return f"{environment['platform']}{cpus}, {result['device']}, {result['threads']} thread(s) per run"
