@@ -111,7 +111,8 @@ def remedies_markdown(table: pd.DataFrame, rounds: int = 1) -> str:
     if not ok.empty:
         load = ok["load average"].dropna()
         header += (
-            f"Measured {ok['finished'].min()[:16]} to {ok['finished'].max()[:16]} UTC on "
+            f"Measured {ok['finished'].min()[:16].replace('T', ' ')} to {ok['finished'].max()[:16].replace('T', ' ')} "
+            f"UTC on "
             f"{', '.join(sorted(set(ok['machine'])))}"
             + (f"; load average (1 min) as the runs started: {load.min():.1f} to {load.max():.1f}" if len(load) else "")
             + ".\n\n"

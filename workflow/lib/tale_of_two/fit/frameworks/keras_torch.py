@@ -18,4 +18,10 @@ def configure(device: str, threads: int) -> Runtime:
 
 VARIANTS = {"fit": Fit, "fit_dataset": FitDataset}
 # Remedies, measured in results/remedies.md: {variant: (the variant it remedies, the cause its profile shows)}.
-REMEDIES = {"fit_dataset": ("fit", "Keras 3's epoch iterator and data adapter set up x and y anew every epoch")}
+REMEDIES = {
+    "fit_dataset": (
+        "fit",
+        "Keras 3's epoch iterator makes a new iterator over x and y, over a new permutation of their rows, every "
+        "epoch: the data pipeline group",
+    ),
+}

@@ -220,7 +220,7 @@ REMEDIES = {
     ),
     "layers_graph": (
         "layers",
-        "the step runs eagerly: Keras's layer call, the tape and the optimizer's update dispatched op by op "
-        "from Python",
+        "the step runs eagerly: the optimizer's `apply_gradients`, the tape and the layer call dispatched op by "
+        "op from Python",
     ),
 }
