@@ -54,9 +54,10 @@ class Scratch:
 
 
 # --- the remedy at large n: the same epoch with no new array ---------------------------------------------
-# Each operation of `w * x + b - y` makes a new array of n floats (and frees one): at n = 1e6 that is memory
-# the epoch allocates, touches for the first time and frees, four times over. Here every ufunc writes into
-# two buffers allocated once (`out=`, in-place `+=`), the same operations in the same order.
+# `w * x + b - y`, `residual * x` and `residual * residual` make new arrays of n floats every epoch: memory the
+# epoch allocates and frees, and, where it is fresh to the process, faults in page by page (docs/remedies.md
+# counts the faults). Here every ufunc writes into two buffers allocated once (`out=`, in-place `+=`), the same
+# operations in the same order.
 
 
 class ScratchInplace(Scratch):
@@ -81,5 +82,9 @@ class ScratchInplace(Scratch):
 VARIANTS = {"scratch": Scratch, "scratch_inplace": ScratchInplace}
 # Remedies, measured in results/remedies.md: {variant: (the variant it remedies, the cause its profile shows)}.
 REMEDIES = {
-    "scratch_inplace": ("scratch", "at large n, each operation of `w * x + b - y` makes a new array of n floats"),
+    "scratch_inplace": (
+        "scratch",
+        "new arrays of n floats every epoch (`w * x + b - y`, the products), page-faulted in where their memory is "
+        "fresh; no large-n profile yet: docs/remedies.md counts the faults",
+    ),
 }
