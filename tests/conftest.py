@@ -18,18 +18,26 @@ from tale_of_two.fit import data, harness
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULT_SCHEMA = json.loads((ROOT / "workflow/schemas/result.schema.json").read_text())
-RUNS = [
+RUNS = [  # in the summary's order: tests/config/tiny.yaml's, then config/config.yaml's runs it leaves out
     "torch/scratch",
     "torch/layers",
+    "torch/layers_foreach",  # remedies (results/remedies.md) follow the run they remedy
+    "torch/layers_fused",
     "tensorflow/scratch",
+    "tensorflow/scratch_graph",
     "tensorflow/layers",
+    "tensorflow/layers_graph",
     "tensorflow/fit",
+    "tensorflow/fit_dataset",
     "jax/scratch",
     "jax/layers",
     "keras_tensorflow/fit",
     "keras_torch/fit",
+    "keras_torch/fit_dataset",
     "keras_jax/fit",
+    "keras_jax/fit_dataset",
     "numpy/scratch",
+    "numpy/scratch_inplace",
     "numba/scratch",
 ]
 TINY = str(ROOT / "tests/config/tiny.yaml")

@@ -71,7 +71,34 @@ rule bench_summary:
         "../scripts/bench_summary.py"
 
 
+# Each remedy beside the run it remedies (the frameworks' REMEDIES), from the same benchmark processes.
+rule remedies:
+    input:
+        runs=[path for path in BENCH_OUTPUTS if "/deterministic/" in path],
+        modules=sorted(
+            {path for _, _, framework in BENCH_JOBS for path in framework_files(framework)}
+        ),
+    output:
+        report(
+            "results/remedies.md",
+            caption="../report/remedies.rst",
+            category="Remedies",
+        ),
+    log:
+        "logs/remedies.log",
+    conda:
+        "../../envs/analysis.yaml"
+    container:
+        ANALYSIS_CONTAINER
+    resources:
+        # The one timing slot (profiles/default): no job runs beside a timed training job.
+        timing_slot=1,
+    script:
+        "../scripts/remedies.py"
+
+
 rule bench:
     input:
         rules.bench_summary.output,
+        rules.remedies.output,
     localrule: True

@@ -14,6 +14,7 @@ builds in the analysis environment.
 from __future__ import annotations
 
 import ast
+import difflib
 import html
 import io
 import re
@@ -23,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
-from pygments.lexers import PythonLexer
+from pygments.lexers import DiffLexer, PythonLexer
 
 from tale_of_two.analysis.pages import inline_code, page
 from tale_of_two.config import FRAMEWORKS_DIR, variant_classes
@@ -231,21 +232,55 @@ def to_html(table: pd.DataFrame) -> str:
     )
 
 
+def remedies_of(framework: str, frameworks_dir: Path = FRAMEWORKS_DIR) -> dict[str, tuple[str, str]]:
+    """`REMEDIES = {variant: (the variant it remedies, cause)}` in the framework's module, read without importing
+    it; {} where the module declares none."""
+    module = Module(frameworks_dir / f"{framework}.py")
+    for node in module.tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "REMEDIES" for t in node.targets):
+            remedies = ast.literal_eval(node.value)
+            declared = variant_classes(framework, frameworks_dir)
+            for remedy, (slow, _) in remedies.items():
+                if remedy not in declared or slow not in declared:
+                    raise ApiError(f"{module.path}: REMEDIES names {remedy!r} -> {slow!r}, not both in VARIANTS")
+            return remedies
+    return {}
+
+
+def code_diff(source: Source, framework: str, slow: str, remedy: str) -> str:
+    """The remedy's code against the code of the run it remedies, as a unified diff of their listings."""
+    lines = difflib.unified_diff(
+        source.listing(framework, slow).splitlines(keepends=True),
+        source.listing(framework, remedy).splitlines(keepends=True),
+        fromfile=f"{framework}/{slow}",
+        tofile=f"{framework}/{remedy}",
+    )
+    return "".join(lines)
+
+
 def code_listings(runs: list[tuple[str, str]], frameworks_dir: Path = FRAMEWORKS_DIR) -> dict[str, list[dict]]:
     """{style (variant name): [{"runs": [...], "files": [...], "code": text}]}: runs whose code is the same
-    text share one listing (keras_*/fit run tensorflow's `Fit`)."""
+    text share one listing (keras_*/fit run tensorflow's `Fit`).
+
+    A remedy (the framework's ``REMEDIES``) is listed under the style of the run it remedies, with
+    ``"remedy_of"`` and ``"diff"``: its code as a unified diff against that run's code.
+    """
     source = Source(frameworks_dir)
     styles: dict[str, list[dict]] = {}
     for framework, variant in runs:
         code = source.listing(framework, variant)
-        listings = styles.setdefault(variant, [])
+        slow = remedies_of(framework, frameworks_dir).get(variant, (None,))[0]
+        listings = styles.setdefault(slow or variant, [])
         same = next((listing for listing in listings if listing["code"] == code), None)
         if same is None:
-            listings.append(
-                {"runs": [f"{framework}/{variant}"], "files": source.files(framework, variant), "code": code}
-            )
+            listing = {"runs": [f"{framework}/{variant}"], "files": source.files(framework, variant), "code": code}
+            if slow is not None:
+                listing.update(remedy_of=[f"{framework}/{slow}"], diff=code_diff(source, framework, slow, variant))
+            listings.append(listing)
         else:
             same["runs"].append(f"{framework}/{variant}")
+            if slow is not None:
+                same["remedy_of"].append(f"{framework}/{slow}")
     return styles
 
 
@@ -259,7 +294,13 @@ def code_markdown(styles: dict[str, list[dict]]) -> str:
         parts.append(f"\n## {style}\n")
         for listing in listings:
             parts.append(f"\n### {', '.join(listing['runs'])}\n\nFrom {', '.join(listing['files'])}.\n")
-            parts.append(f"\n```python\n{listing['code']}```\n")
+            if "diff" in listing:
+                parts.append(
+                    f"\nA remedy of {', '.join(listing['remedy_of'])}: its code, as a diff against that run's.\n"
+                    f"\n```diff\n{listing['diff']}```\n"
+                )
+            else:
+                parts.append(f"\n```python\n{listing['code']}```\n")
     return "".join(parts)
 
 
@@ -283,7 +324,6 @@ TABS_STYLE = (
 def code_html(styles: dict[str, list[dict]]) -> str:
     """One tab per listing (the runs that share its code), grouped by style; each highlighted by Pygments."""
     formatter = HtmlFormatter(cssclass="highlight", style="default")
-    lexer = PythonLexer()
     tabs, panels, shown = [], [], []
     for style, listings in styles.items():
         tabs.append(f"<span class='style'>{html.escape(style)}:</span>")
@@ -298,7 +338,7 @@ def code_html(styles: dict[str, list[dict]]) -> str:
             panels.append(
                 f"<section id='panel-{index}'><h2>{html.escape(runs)}</h2>"
                 f"<p>From {html.escape(', '.join(listing['files']))} ({html.escape(style)} style)</p>"
-                f"{highlight(listing['code'], lexer, formatter)}</section>"
+                f"{listing_html(listing, formatter)}</section>"
             )
             shown.append(f"#tab-{index}:checked~#panel-{index}{{display:block}}")
     intro = (
@@ -308,3 +348,13 @@ def code_html(styles: dict[str, list[dict]]) -> str:
     )
     body = f"{intro}<div class='tabs'>{''.join(tabs)}{''.join(panels)}</div>"
     return page("The code of every run", body, TABS_STYLE + "".join(shown) + formatter.get_style_defs(".highlight"))
+
+
+def listing_html(listing: dict, formatter: HtmlFormatter) -> str:
+    """A run's code, highlighted; a remedy's as its diff against the run it remedies."""
+    if "diff" not in listing:
+        return highlight(listing["code"], PythonLexer(), formatter)
+    return (
+        f"<p>A remedy of {html.escape(', '.join(listing['remedy_of']))}: its code, as a diff against that run's.</p>"
+        f"{highlight(listing['diff'], DiffLexer(), formatter)}"
+    )

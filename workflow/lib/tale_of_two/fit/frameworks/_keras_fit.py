@@ -74,11 +74,6 @@ class Fit:
         return float(self.model.dense.kernel.numpy()[0, 0]), float(self.model.dense.bias.numpy()[0])  # api: read
 
     def train(self, epochs: int, callback) -> None:
-        class EpochEnd(keras.callbacks.Callback):  # the harness's callback, as Keras calls it
-            def on_epoch_end(self, epoch, logs=None):
-                if not callback(logs["loss"]):
-                    self.model.stop_training = True
-
         # shuffle=False: the harness's contiguous, unshuffled mini-batches, in the same order as every other run, so
         # that fit runs compare step by step. Keras shuffles the samples before every epoch by default (the article
         # ran that), each backend with its own generator: at batch_size 50, keras_torch/fit and keras_jax/fit were
@@ -86,5 +81,61 @@ class Fit:
         # of a sum. Keras 3.15 and TensorFlow 2.3's Keras 2.4 both spell it `shuffle` (tests/test_more_frameworks.py,
         # tests/then).
         self.model.fit(  # api: training
-            self.x, self.y, epochs=epochs, batch_size=self.batch_size, shuffle=False, verbose=0, callbacks=[EpochEnd()]
+            self.x,
+            self.y,
+            epochs=epochs,
+            batch_size=self.batch_size,
+            shuffle=False,
+            verbose=0,
+            callbacks=[EpochEnd(callback)],
         )
+
+
+class EpochEnd(keras.callbacks.Callback):
+    """The harness's callback, as Keras calls it after every epoch."""
+
+    def __init__(self, callback):
+        super().__init__()
+        self.callback = callback
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not self.callback(logs["loss"]):
+            self.model.stop_training = True
+
+
+# --- the remedy: one endless stream of batches and `steps_per_epoch` --------------------------------------
+# Keras 3's EpochIterator (keras/src/trainers/epoch_iterator.py, `_enumerate_iterator`) makes a new iterator
+# over x and y at the start of every epoch when `steps_per_epoch` is None, and another after the last step
+# whenever the data has a known number of batches: on TensorFlow each is a new tf.data iterator. Fed a stream
+# with no end and told `steps_per_epoch`, it makes one iterator for the whole `fit`. On TensorFlow the stream is
+# a repeated tf.data dataset; on torch and JAX, whose Keras takes no tf.data without TensorFlow, a generator.
+
+
+class FitDataset(Fit):
+    def train(self, epochs: int, callback) -> None:
+        steps = -(-len(self.x) // self.batch_size)  # the batches of one epoch, the last one possibly short
+        self.model.fit(  # api: training: one endless dataset, `steps_per_epoch`
+            endless(self.x, self.y, self.batch_size),
+            epochs=epochs,
+            steps_per_epoch=steps,
+            verbose=0,
+            callbacks=[EpochEnd(callback)],
+        )
+
+
+def endless(x: np.ndarray, y: np.ndarray, batch_size: int):
+    """The contiguous batches of (x, y) in order, over and over, in the form this Keras backend reads fastest."""
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        if batch_size == len(x):
+            return tf.data.Dataset.from_tensors((x, y)).repeat()
+        return tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size).repeat()
+    return repeat_forever(x, y, batch_size)
+
+
+def repeat_forever(x: np.ndarray, y: np.ndarray, batch_size: int):
+    """A generator (Keras reads only generators as endless Python data): the same batches, in order, every epoch."""
+    while True:
+        for start in range(0, len(x), batch_size):
+            yield x[start : start + batch_size], y[start : start + batch_size]

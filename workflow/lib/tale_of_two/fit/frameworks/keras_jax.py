@@ -9,7 +9,7 @@ from tale_of_two.fit.frameworks._xla_cpu import configure_jax
 from tale_of_two.fit.harness import Runtime
 
 keras = select_backend("jax")  # sets KERAS_BACKEND, then imports Keras
-from tale_of_two.fit.frameworks._keras_fit import Fit  # noqa: E402
+from tale_of_two.fit.frameworks._keras_fit import Fit, FitDataset  # noqa: E402
 
 VERSION = f"keras {keras.__version__} (backend {keras.backend.backend()} {jax.__version__})"
 
@@ -18,4 +18,12 @@ def configure(device: str, threads: int) -> Runtime:
     return on_keras(configure_jax(device, threads))
 
 
-VARIANTS = {"fit": Fit}
+VARIANTS = {"fit": Fit, "fit_dataset": FitDataset}
+# Remedies, measured in results/remedies.md: {variant: (the variant it remedies, the cause its profile shows)}.
+REMEDIES = {
+    "fit_dataset": (
+        "fit",
+        "Keras 3's epoch iterator makes a new iterator over x and y, over a new permutation of their rows, every "
+        "epoch: the data pipeline group",
+    ),
+}

@@ -6,7 +6,7 @@ from tale_of_two.fit.frameworks._keras import on_keras, select_backend
 
 keras = select_backend("torch")  # sets KERAS_BACKEND, then imports Keras
 from tale_of_two.fit.frameworks import torch  # noqa: E402  (torch's device, threads and determinism settings)
-from tale_of_two.fit.frameworks._keras_fit import Fit  # noqa: E402
+from tale_of_two.fit.frameworks._keras_fit import Fit, FitDataset  # noqa: E402
 from tale_of_two.fit.harness import Runtime  # noqa: E402
 
 VERSION = f"keras {keras.__version__} (backend {keras.backend.backend()} {torch.VERSION})"
@@ -16,4 +16,12 @@ def configure(device: str, threads: int) -> Runtime:
     return on_keras(torch.configure(device, threads))
 
 
-VARIANTS = {"fit": Fit}
+VARIANTS = {"fit": Fit, "fit_dataset": FitDataset}
+# Remedies, measured in results/remedies.md: {variant: (the variant it remedies, the cause its profile shows)}.
+REMEDIES = {
+    "fit_dataset": (
+        "fit",
+        "Keras 3's epoch iterator makes a new iterator over x and y, over a new permutation of their rows, every "
+        "epoch: the data pipeline group",
+    ),
+}

@@ -53,4 +53,38 @@ class Scratch:
                 break
 
 
-VARIANTS = {"scratch": Scratch}
+# --- the remedy at large n: the same epoch with no new array ---------------------------------------------
+# `w * x + b - y`, `residual * x` and `residual * residual` make new arrays of n floats every epoch: memory the
+# epoch allocates and frees, and, where it is fresh to the process, faults in page by page (docs/remedies.md
+# counts the faults). Here every ufunc writes into two buffers allocated once (`out=`, in-place `+=`), the same
+# operations in the same order.
+
+
+class ScratchInplace(Scratch):
+    def __init__(self, x, y, settings: Settings, runtime: Runtime):
+        super().__init__(x, y, settings, runtime)
+        largest = max(len(batch_x) for batch_x, _ in self.batches)
+        self.residual = np.empty((largest, 1), np.float32)  # two buffers, allocated once
+        self.product = np.empty((largest, 1), np.float32)
+
+    def train_step(self, x: np.ndarray, y: np.ndarray) -> np.float32:
+        residual, product = self.residual[: len(x)], self.product[: len(x)]
+        np.multiply(self.w, x, out=residual)  # api: forward: in place, `out=`
+        residual += self.b
+        residual -= y
+        grad_w = np.float32(2) * np.mean(np.multiply(residual, x, out=product))  # api: gradients: by hand
+        grad_b = np.float32(2) * np.mean(residual)
+        self.w -= self.lr * grad_w  # api: update
+        self.b -= self.lr * grad_b
+        return np.mean(np.multiply(residual, residual, out=product))  # api: loss: hand-written, into a buffer
+
+
+VARIANTS = {"scratch": Scratch, "scratch_inplace": ScratchInplace}
+# Remedies, measured in results/remedies.md: {variant: (the variant it remedies, the cause its profile shows)}.
+REMEDIES = {
+    "scratch_inplace": (
+        "scratch",
+        "new arrays of n floats every epoch (`w * x + b - y`, the products), page-faulted in where their memory is "
+        "fresh; no large-n profile yet: docs/remedies.md counts the faults",
+    ),
+}

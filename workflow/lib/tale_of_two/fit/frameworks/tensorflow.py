@@ -7,7 +7,7 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")  # keep job logs to warnings and errors
 import tensorflow as tf  # noqa: E402
 
-from tale_of_two.fit.frameworks._keras_fit import Fit, build_model, set_random_seed  # noqa: E402
+from tale_of_two.fit.frameworks._keras_fit import Fit, FitDataset, build_model, set_random_seed  # noqa: E402
 from tale_of_two.fit.harness import DeviceUnavailable, MiniBatches, Runtime, Settings  # noqa: E402
 
 keras = tf.keras
@@ -200,8 +200,27 @@ VARIANTS = {
     "scratch": Scratch,
     "layers": Layers,
     "fit": Fit,
+    "fit_dataset": FitDataset,
     "scratch_graph": ScratchGraph,
     "layers_graph": LayersGraph,
     "scratch_xla": ScratchXla,
     "layers_xla": LayersXla,
+}
+# Remedies, measured in results/remedies.md: {variant: (the variant it remedies, the cause its profile shows)}.
+REMEDIES = {
+    "fit_dataset": (
+        "fit",
+        "Keras 3 makes a new tf.data iterator at the start of every epoch and another after its last step: "
+        "`make_iterator`, 2 calls per epoch, in the data pipeline group",
+    ),
+    "scratch_graph": (
+        "scratch",
+        "the step runs eagerly: every op and the tape's gradient dispatched one by one from Python "
+        "(`TFE_Py_Execute`, `TFE_Py_TapeGradient`)",
+    ),
+    "layers_graph": (
+        "layers",
+        "the step runs eagerly: the optimizer's `apply_gradients`, the tape and the layer call dispatched op by "
+        "op from Python",
+    ),
 }

@@ -143,6 +143,25 @@ class Layers:
                 break
 
 
+# --- the remedies of `layers`' Optimizer.step: the same SGD, its update on all parameters at once --------
+# optim.SGD's default on the CPU is its for-loop over the parameters, one small op each (`foreach` is the
+# default on CUDA only); foreach=True groups them into one multi-tensor op, fused=True into one fused kernel
+# (torch 2.13 lists "cpu" among the fused kernels' devices, torch/utils/_foreach_utils.py). Neither keyword
+# exists in the 2020 era's torch 1.7: not a `then:` run.
+
+
+class LayersForeach(Layers):
+    def __init__(self, x, y, settings: Settings, runtime: Runtime):
+        super().__init__(x, y, settings, runtime)
+        self.optimizer = optim.SGD(self.model.parameters(), lr=settings.lr, foreach=True)  # api: optimizer
+
+
+class LayersFused(Layers):
+    def __init__(self, x, y, settings: Settings, runtime: Runtime):
+        super().__init__(x, y, settings, runtime)
+        self.optimizer = optim.SGD(self.model.parameters(), lr=settings.lr, fused=True)  # api: optimizer
+
+
 # --- compiled: the whole step (forward, gradients, update) as one graph, by torch.compile(fullgraph=True) -----
 # The eager steps above cannot compile whole: Dynamo does not trace `loss.backward()` (autograd's engine runs
 # outside the graph: a graph break), and torch 2.13's `optimizer.step()` breaks the graph on purpose. Here
@@ -225,6 +244,13 @@ class LayersCompiled(CompiledStep, Layers):
 VARIANTS = {
     "scratch": Scratch,
     "layers": Layers,
+    "layers_foreach": LayersForeach,
+    "layers_fused": LayersFused,
     "scratch_compiled": ScratchCompiled,
     "layers_compiled": LayersCompiled,
+}
+# Remedies, measured in results/remedies.md: {variant: (the variant it remedies, the cause its profile shows)}.
+REMEDIES = {
+    "layers_foreach": ("layers", "`Optimizer.step`: its Python wrapper and a for-loop of one update op per parameter"),
+    "layers_fused": ("layers", "`Optimizer.step`: its Python wrapper and a for-loop of one update op per parameter"),
 }
