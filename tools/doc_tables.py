@@ -22,7 +22,21 @@ The generators (GENERATORS), each from the result files of the run it describes:
   order), results/runs/*/*.json (when, and on what machine), results/data/dataset.json (the optima) and, where
   present, benchmarks/train/*/*.tsv (each training job's wall time, as Snakemake measured it);
 - `time_to_solution`: a run with `--configfile config/converged.yaml`: the same result files and
-  results/data/dataset.npz, through `tale_of_two.analysis.convergence`.
+  results/data/dataset.npz, through `tale_of_two.analysis.convergence`;
+- `then_vs_now` and `idioms`: `snakemake then_vs_now`: results/then_vs_now.csv (rule `compare_eras`'s table),
+  results/then_vs_now/{era}/runs/*/*.json (when, and on what machine) and results/then_vs_now/idioms/{era}.json,
+  shown through `tale_of_two.analysis.then_vs_now`;
+- `bench`: `snakemake bench`: results/bench/scaling.csv (rule `bench_summary`'s table) and the bench jobs'
+  results/bench/n*/*/round*/*.json, with the cost model of `tale_of_two.analysis.bench`.
+
+The default run and the converged one write the same results/, so each page's tables come from four runs in turn
+(RUN_OF); after each, rewrite the sections that run describes:
+
+    .venv/bin/snakemake --cores 2 && .venv/bin/python tools/doc_tables.py runs
+    .venv/bin/snakemake --cores 2 --configfile config/converged.yaml \
+        && .venv/bin/python tools/doc_tables.py time_to_solution
+    .venv/bin/snakemake then_vs_now --cores 2 && .venv/bin/python tools/doc_tables.py then_vs_now idioms
+    .venv/bin/snakemake bench --cores 2 && .venv/bin/python tools/doc_tables.py bench
 """
 
 from __future__ import annotations
@@ -471,6 +485,15 @@ GENERATORS: dict[str, Callable[[Path], str]] = {
     "idioms": idioms_section,
     "bench": bench_section,
 }
+# The run whose result files each generator reads (the default run and the converged one share results/).
+DEFAULT_COMMAND = ".venv/bin/snakemake --cores 2"
+RUN_OF = {
+    "runs": DEFAULT_COMMAND,
+    "time_to_solution": f"{DEFAULT_COMMAND} --configfile config/converged.yaml",
+    "then_vs_now": THEN_COMMAND,
+    "idioms": THEN_COMMAND,
+    "bench": BENCH_COMMAND,
+}
 
 
 # --- the pages -----------------------------------------------------------------------------------------------
@@ -533,6 +556,22 @@ def seal_problems(root: Path = ROOT) -> list[str]:
                     f"rerun `tools/doc_tables.py {section.name}` on the run it describes"
                 )
     return problems
+
+
+def skeleton(body: str) -> list[str]:
+    """A section's form without its numbers: table headers and separators, each run of data rows as its
+    width, and the first three words of every other line (a word with a digit as #)."""
+    form: list[str] = []
+    for line in body.splitlines():
+        if line.startswith("|"):
+            previous = form[-1] if form else ""
+            if set(line) <= set("|-: ") or not previous.startswith("|"):
+                form.append(line)  # a separator, or the header above it
+            elif not previous.startswith("| rows of"):
+                form.append(f"| rows of {line.count('|') - 1} cells |")
+        elif line.strip():
+            form.append(" ".join("#" if re.search(r"\d", word) else word for word in line.split()[:3]))
+    return form
 
 
 # --- links ---------------------------------------------------------------------------------------------------
