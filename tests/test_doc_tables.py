@@ -125,8 +125,8 @@ def then_dir(tmp_path):
         era_result("tensorflow", "fit", "then", [2.0, 1.0], loss_name="mae"),
         era_result("tensorflow", "fit", "now", [2.0, 1.0 + 1e-3], loss_name="mae"),
     ]
-    results[1]["era"]["versions"]["python"] = "3.10"  # a number to pandas, unless read as text
     for index, result in enumerate(results):
+        result["framework_version"] = "2.10"  # the number 2.1 to pandas, unless read as text
         result["environment"].update(load_average=[2.0 + index, 0, 0])
         result["finished_utc"] = f"2026-12-01T11:0{index}:00+00:00"
         path = tmp_path / "results/then_vs_now" / result["era"]["name"] / "runs" / result["framework"]
@@ -147,16 +147,15 @@ def test_then_vs_now_section_has_each_run_in_both_eras_and_how_they_compare(then
     assert rows[2] == [
         "torch/scratch",
         "then",
-        "Python 3.8.18, torch 1.0",
+        "Python 3.8.18, torch 2.10",
         "0.100000",
         "0.300000",
         "0.500000 (mse)",
-    ] + [
         "1.00",
         "10.000",
         "1.000 [0.900, 1.100]",
     ]
-    assert rows[3][2] == "Python 3.10, torch 1.0" and rows[4][2] == "Python 3.8.18, tensorflow 1.0, Keras 2.4.0"
+    assert rows[3][2] == "Python 3.11.7, torch 2.10" and rows[4][2] == "Python 3.8.18, tensorflow 2.10, Keras 2.4.0"
     by = by_run(compared)
     assert list(by) == ["torch/scratch", "tensorflow/fit"]
     assert by["torch/scratch"]["agree"] == "yes (rtol 1e-06)" and by["torch/scratch"]["epoch now/then"] == "4.00"
