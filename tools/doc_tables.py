@@ -27,7 +27,7 @@ The generators (GENERATORS), each from the result files of the run it describes:
   results/then_vs_now/{era}/runs/*/*.json (when, and on what machine) and results/then_vs_now/idioms/{era}.json,
   shown through `tale_of_two.analysis.then_vs_now`;
 - `bench`: `snakemake bench`: results/bench/scaling.csv (rule `bench_summary`'s table) and the bench jobs'
-  results/bench/n*/*/round*/*.json, with the cost model of `tale_of_two.analysis.bench`.
+  results/bench/n*/*deterministic/round*/*.json, with the cost model of `tale_of_two.analysis.bench`.
 
 The default run and the converged one write the same results/, so each page's tables come from four runs in turn
 (RUN_OF); after each, rewrite the sections that run describes:
@@ -382,7 +382,7 @@ def read_scaling(root: Path) -> tuple[pd.DataFrame, list[dict], int]:
         raise TablesError(f"{path}: not a scaling table (no rows, or no column {missing[:1]})")
     table[list(BENCH_TEXT)] = table[list(BENCH_TEXT)].fillna("")
     wanted = set(zip(table["n"], table["framework"], table["variant"], strict=True))
-    jobs = sorted(bench_dir.glob("n*/*/round*/*.json"))
+    jobs = sorted(bench_dir.glob("n*/*deterministic/round*/*.json"))  # the size axis: full batch at every n
     results = [
         result
         for job in jobs
