@@ -394,9 +394,9 @@ def read_scaling(root: Path) -> tuple[pd.DataFrame, list[dict], int]:
     return table, results, len({job.parent.name for job in jobs})
 
 
-def figure(value: float) -> str:
-    """Three significant digits, without an exponent from 1,000 up."""
-    return f"{value:.0f}" if value >= 1000 else f"{value:.3g}"
+def figure(value: float, digits: int = 3) -> str:
+    """`digits` significant digits, without an exponent where the value has more digits before the point."""
+    return f"{value:.0f}" if value >= 10**digits else f"{value:.{digits}g}"
 
 
 def compiler_record(row: pd.Series) -> str:
@@ -443,7 +443,7 @@ def bench_section(root: Path) -> str:
             else:
                 epoch = figure(1e3 * at.loc[n, "epoch_time_s"])
                 ratio = at.loc[n, "ratio_to_numpy"]
-                cells.append(epoch if run == numpy_run or pd.isna(ratio) else f"{epoch} ({ratio:.2g}x)")
+                cells.append(epoch if run == numpy_run or pd.isna(ratio) else f"{epoch} ({figure(ratio, 2)}x)")
         cells += fit_cells(run)
         cells.append(compiler_record(at.loc[ends[-1]]) if ends[-1] in at.index else "")
         lines.append("| " + " | ".join(cells) + " |")
