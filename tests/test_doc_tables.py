@@ -333,6 +333,12 @@ def test_every_page_is_as_its_generators_wrote_it_and_every_relative_link_resolv
     assert doc_tables.broken_links() == []
 
 
+def test_a_section_s_skeleton_is_its_form_without_its_numbers():
+    body = "Runs finished 2026-12-01 on x.\n\n| run | a |\n|---|---|\n| r1 | fails: x \\| y |\n| r2 | 3 |\n"
+    assert doc_tables.skeleton(body) == ["Runs finished #", "| run | a |", "|---|---|", "| rows of 2 cells |"]
+    assert doc_tables.skeleton(body.replace("| run | a |", "| run | b |")) != doc_tables.skeleton(body)
+
+
 @pytest.mark.e2e
 def test_every_section_of_the_default_run_has_the_form_its_generator_gives_on_a_real_run(tiny_run):
     """The pages describe other runs than the tests' tiny one; their form must still be what the generator

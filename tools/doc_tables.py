@@ -399,12 +399,13 @@ def figure(value: float, digits: int = 3) -> str:
     return f"{value:.0f}" if value >= 10**digits else f"{value:.{digits}g}"
 
 
+COMPILE_COUNTS = (("graphs", "graph(s)"), ("graph_breaks", "break(s)"), ("recompilations", "recompilation(s)"))
+
+
 def compiler_record(row: pd.Series) -> str:
+    """What the run's compiler did, summed over its repeats (blank where the run does not compile)."""
     parts = [f"{row[key]:.0f} {name}" for key, name in COMPILE_COUNTS if key in row and not pd.isna(row[key])]
     return ", ".join(parts)
-
-
-COMPILE_COUNTS = (("graphs", "graph(s)"), ("graph_breaks", "break(s)"), ("recompilations", "recompilation(s)"))
 
 
 def bench_section(root: Path) -> str:
@@ -568,7 +569,8 @@ def skeleton(body: str) -> list[str]:
             if set(line) <= set("|-: ") or not previous.startswith("|"):
                 form.append(line)  # a separator, or the header above it
             elif not previous.startswith("| rows of"):
-                form.append(f"| rows of {line.count('|') - 1} cells |")
+                cells = len(re.findall(r"(?<!\\)\|", line)) - 1  # an escaped \| is inside a cell
+                form.append(f"| rows of {cells} cells |")
         elif line.strip():
             form.append(" ".join("#" if re.search(r"\d", word) else word for word in line.split()[:3]))
     return form
