@@ -9,9 +9,11 @@ import sys
 import pytest
 import yaml
 from conftest import ROOT, make_result
+from test_bench import compiled, timed
+from test_then_vs_now import era_result, idiom_records
 
-from tale_of_two.analysis import convergence, summary
-from tale_of_two.fit import data
+from tale_of_two.analysis import bench, convergence, summary, then_vs_now
+from tale_of_two.fit import data, idioms
 
 sys.path.insert(0, str(ROOT / "tools"))
 import doc_tables  # noqa: E402
@@ -56,7 +58,7 @@ def run_dir(tmp_path, spec, metadata, arrays):
 
 def table_rows(block: str) -> list[list[str]]:
     lines = [line for line in block.splitlines() if line.startswith("|")]
-    return [[cell.strip() for cell in line.strip("|").split("|")] for line in lines]
+    return [[cell.strip() for cell in re.split(r"(?<!\\)\|", line.strip("|"))] for line in lines]  # \| is in a cell
 
 
 def by_run(block: str) -> dict[str, dict[str, str]]:
@@ -114,6 +116,146 @@ def test_missing_inputs_are_named(run_dir):
         doc_tables.runs_section(run_dir / "elsewhere")
 
 
+@pytest.fixture
+def then_dir(tmp_path):
+    """What `snakemake then_vs_now` leaves: then_vs_now.csv, each run's result in each era, both idiom records."""
+    results = [
+        era_result("torch", "scratch", "then", [1.0, 0.5], epoch_s=0.001),
+        era_result("torch", "scratch", "now", [1.0, 0.5], epoch_s=0.004, import_s=3.0),
+        era_result("tensorflow", "fit", "then", [2.0, 1.0], loss_name="mae"),
+        era_result("tensorflow", "fit", "now", [2.0, 1.0 + 1e-3], loss_name="mae"),
+    ]
+    for index, result in enumerate(results):
+        result["framework_version"] = "2.10"  # the number 2.1 to pandas, unless read as text
+        result["environment"].update(load_average=[2.0 + index, 0, 0])
+        result["finished_utc"] = f"2026-12-01T11:0{index}:00+00:00"
+        path = tmp_path / "results/then_vs_now" / result["era"]["name"] / "runs" / result["framework"]
+        path.mkdir(parents=True, exist_ok=True)
+        (path / f"{result['variant']}.json").write_text(json.dumps(result))
+    then_vs_now.table(results).to_csv(tmp_path / "results/then_vs_now.csv", index=False)  # as compare_eras does
+    (tmp_path / "results/then_vs_now/idioms").mkdir(parents=True)
+    for record in idiom_records():
+        (tmp_path / f"results/then_vs_now/idioms/{record['era']}.json").write_text(json.dumps(record))
+    return tmp_path
+
+
+def test_then_vs_now_section_has_each_run_in_both_eras_and_how_they_compare(then_dir):
+    body = doc_tables.then_vs_now_section(then_dir)
+    runs, compared = (block for block in body.split("\n\n") if block.startswith("|"))
+    rows = table_rows(runs)
+    assert rows[0][:3] == ["run", "era", "versions"] and len(rows) == 2 + 4
+    assert rows[2] == [
+        "torch/scratch",
+        "then",
+        "Python 3.8.18, torch 2.10",
+        "0.100000",
+        "0.300000",
+        "0.500000 (mse)",
+        "1.00",
+        "10.000",
+        "1.000 [0.900, 1.100]",
+    ]
+    assert rows[3][2] == "Python 3.11.7, torch 2.10" and rows[4][2] == "Python 3.8.18, tensorflow 2.10, Keras 2.4.0"
+    by = by_run(compared)
+    assert list(by) == ["torch/scratch", "tensorflow/fit"]
+    assert by["torch/scratch"]["agree"] == "yes (rtol 1e-06)" and by["torch/scratch"]["epoch now/then"] == "4.00"
+    assert by["torch/scratch"]["import now/then"] == "3.00" and by["tensorflow/fit"]["agree"] == "no (rtol 1e-06)"
+    assert "largest relative difference 1.0e-03; 1 of 2 runs agree to rtol 1e-06" in body
+    assert "2026-12-01 11:00 to 2026-12-01 11:03 UTC" in body and "as the runs started: 2.0 to 5.0" in body
+
+
+def test_idioms_section_quotes_each_outcome_in_each_era(then_dir):
+    body = doc_tables.idioms_section(then_dir)
+    assert "*then*: Python 3.8.18, TensorFlow 2.3.4 (Keras 2.4.0), torch 1.7.1; *now*: Python 3.11.7" in body
+    assert table_rows(body)[2] == [
+        "`raw then`",
+        "works",
+        "fails: ValueError: not enough values \\| to unpack",  # the | escaped, the cell whole
+        "`raw today`: then works; now works, warns: UserWarning: careful",
+    ]
+    # Today's code that runs alike in both eras says so once.
+    record = json.loads((then_dir / "results/then_vs_now/idioms/now.json").read_text())
+    record["idioms"][1].update(outcome="works", warnings=[])
+    (then_dir / "results/then_vs_now/idioms/now.json").write_text(json.dumps(record))
+    assert table_rows(doc_tables.idioms_section(then_dir))[2][3] == "`raw today`: works"
+
+
+def test_then_and_now_inputs_missing_or_untrustworthy_are_named(then_dir):
+    record = json.loads((then_dir / "results/then_vs_now/idioms/now.json").read_text())
+    record["idioms"][0]["outcome"] = "works"  # an outcome its error contradicts
+    (then_dir / "results/then_vs_now/idioms/now.json").write_text(json.dumps(record))
+    with pytest.raises(doc_tables.TablesError, match=r"idioms: now: raw \(then\): outcome 'works' does not follow"):
+        doc_tables.idioms_section(then_dir)
+    (then_dir / "results/then_vs_now/idioms/then.json").unlink()
+    with pytest.raises(doc_tables.TablesError, match=r"idioms/then\.json: missing; run `.*snakemake then_vs_now"):
+        doc_tables.idioms_section(then_dir)
+    (then_dir / "results/then_vs_now/now/runs/tensorflow/fit.json").unlink()
+    with pytest.raises(doc_tables.TablesError, match=r"now/runs/tensorflow/fit\.json: missing; run `"):
+        doc_tables.then_vs_now_section(then_dir)
+    (then_dir / "results/then_vs_now.csv").write_text("run,era\n")
+    with pytest.raises(doc_tables.TablesError, match=r"then_vs_now\.csv: not a then-and-now table"):
+        doc_tables.then_vs_now_section(then_dir)
+
+
+@pytest.fixture
+def bench_dir(tmp_path):
+    """What `snakemake bench` leaves: one file per bench job ({"results": [...]}) and scaling.csv."""
+    results = [
+        timed("numpy", "scratch", 1000, 0.001),
+        timed("numpy", "scratch", 100000, 0.010),
+        timed("torch", "scratch", 1000, 0.002),
+        timed("torch", "scratch", 100000, 0.012, repeats=((1.0,) * 6, (1.2,) * 6)),
+        compiled(timed("torch", "scratch_compiled", 1000, 0.0005)),
+        compiled(timed("torch", "scratch_compiled", 100000, 0.0015)),
+    ]
+    results[5]["compile"]["repeats"][0]["recompilations"] = 1
+    for result in results:
+        result["finished_utc"] = f"2026-12-01T12:0{result['dataset']['n'] // 100000}:00+00:00"
+        result["environment"].update(machine="x86_64", cpu_count=2, platform="Linux-test", load_average=[1.5, 0, 0])
+        result["settings"]["repeats"] = result["timings"]["repeats"] = 2
+    for n in (1000, 100000):
+        for framework in ("numpy", "torch"):
+            path = tmp_path / f"results/bench/n{n}/deterministic/round0/{framework}.json"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            job = [r for r in results if r["dataset"]["n"] == n and r["framework"] == framework]
+            path.write_text(json.dumps({"results": job}))
+    bench.scaling_table(results).to_csv(tmp_path / "results/bench/scaling.csv", index=False)  # as bench_summary does
+    return tmp_path
+
+
+def test_bench_section_gives_each_run_at_the_smallest_and_largest_n_with_its_cost_model(bench_dir):
+    body = doc_tables.bench_section(bench_dir)
+    runs = by_run(body)
+    assert list(runs) == ["numpy/scratch", "torch/scratch", "torch/scratch_compiled", "memory pass (bound)"]
+    # numpy: 1 ms at 1e3, 10 ms at 1e5, so t0 + c*n gives c = 9e-3 / 99,000 s a point (0.088 GB/s) and
+    # t0 = 1 ms - 1,000 c = 909 us, through both points exactly.
+    assert list(runs["numpy/scratch"].values())[1:] == ["1", "10", "909", "0.088 (0%)", ""]
+    assert runs["torch/scratch"]["n = 1,000"] == "2 (2x)" and runs["torch/scratch"]["n = 100,000"] == "12 (1.2x)"
+    assert runs["torch/scratch_compiled"]["n = 100,000"] == "1.5 (0.15x)"
+    assert runs["torch/scratch_compiled"]["compiler's record at n = 100,000"] == (
+        "1 graph(s), 0 break(s), 1 recompilation(s)"
+    )
+    assert runs["torch/scratch"]["compiler's record at n = 100,000"] == ""
+    # The memory pass: a tenth of each run's epoch, median over the runs at each n.
+    assert runs["memory pass (bound)"]["n = 1,000"] == "0.1" and runs["memory pass (bound)"]["n = 100,000"] == "1"
+    assert "Sizes 1,000, 100,000; 1 round(s) x 2 repeat(s) of 4 epochs, 1 of them warm-up" in body
+    assert runs["torch/scratch"]["t0, us"] == "1899"  # 2 ms - 1,000 c with c = 10 ms / 99,000 (no exponent)
+    assert (
+        "CV between repeats is above 5% for 1 of 6 runs, worst 9%" in body
+    )  # torch/scratch at 1e5: repeats 1.0 and 1.2
+    assert "2026-12-01 12:00 to 2026-12-01 12:01 UTC" in body and "as the runs started: 1.5 to 1.5" in body
+
+
+def test_bench_inputs_missing_are_named(bench_dir):
+    for job in (bench_dir / "results/bench").glob("n*/*/round*/*.json"):
+        job.unlink()
+    with pytest.raises(doc_tables.TablesError, match=r"bench: no bench job's results for the runs of .*scaling\.csv"):
+        doc_tables.bench_section(bench_dir)
+    (bench_dir / "results/bench/scaling.csv").unlink()
+    with pytest.raises(doc_tables.TablesError, match=r"scaling\.csv: missing; run `\.venv/bin/snakemake bench"):
+        doc_tables.bench_section(bench_dir)
+
+
 # --- the pages -----------------------------------------------------------------------------------------------
 
 
@@ -122,7 +264,7 @@ def test_sections_are_rewritten_between_their_markers_only_and_check_sees_drift(
     (pages / "docs").mkdir(parents=True)
     (pages / "README.md").write_text(PAGE.format(name="runs") + "\n" + PAGE.format(name="time_to_solution"))
     (pages / "docs/timing.md").write_text(PAGE.format(name="time_to_solution"))
-    args = ("--root", str(run_dir), "--pages", str(pages))
+    args = ("--root", str(run_dir), "--pages", str(pages), "runs", "time_to_solution")
     check = tool(*args, "--check")
     assert check.returncode == 1 and "README.md: its measured tables differ" in check.stderr
     assert tool(*args).returncode == 0
@@ -132,7 +274,7 @@ def test_sections_are_rewritten_between_their_markers_only_and_check_sees_drift(
     assert timing.endswith("-->\n\nAfter.\n") and "| torch/scratch | MSE | 0.01, 7 | 0.5 s (epoch 2) |" in timing
     assert tool(*args, "--check").returncode == 0 and tool("--verify", "--pages", str(pages)).returncode == 0
     assert tool(*args).returncode == 0 and (pages / "README.md").read_text() == readme  # idempotent
-    assert tool(*args, "bench").returncode == 2  # no such generator: argparse names it
+    assert tool(*args, "nosuch").returncode == 2  # no such generator: argparse names it
 
 
 def test_a_section_no_page_has_and_unpaired_markers_are_named(run_dir, tmp_path):
@@ -160,7 +302,7 @@ def test_verify_names_hand_edits_unknown_sections_and_broken_links(tmp_path):
 
     (tmp_path / "README.md").write_text(
         f"# The top\n\n[a](docs/a.md#three-words) [b](docs/b.md) [out](../../etc/passwd) [c](#top)\n\n"
-        f"{sealed.replace('| 1 |', '| 2 |')}\n\n{doc_tables.render('bench', body)}\n"
+        f"{sealed.replace('| 1 |', '| 2 |')}\n\n{doc_tables.render('nosuch', body)}\n"
     )
     links = doc_tables.broken_links(tmp_path)
     assert links == [
@@ -171,7 +313,7 @@ def test_verify_names_hand_edits_unknown_sections_and_broken_links(tmp_path):
     ]
     seals = doc_tables.seal_problems(tmp_path)
     assert len(seals) == 2 and "section 'runs' differs from what its generator wrote" in seals[0]
-    assert "section 'bench' names no generator (known: runs, time_to_solution)" in seals[1]
+    assert "section 'nosuch' names no generator (known: runs, time_to_solution, then_vs_now, idioms, bench)" in seals[1]
     done = tool("--verify", "--pages", str(tmp_path))
     assert done.returncode == 1 and done.stderr.count("doc_tables: ") == 6
 
@@ -191,32 +333,31 @@ def test_every_page_is_as_its_generators_wrote_it_and_every_relative_link_resolv
     assert doc_tables.broken_links() == []
 
 
-def skeleton(body: str) -> list[str]:
-    """A section's form without its numbers: table headers and separators, each run of data rows as its
-    width, and the first three words of every other line (a word with a digit as #)."""
-    form: list[str] = []
-    for line in body.splitlines():
-        if line.startswith("|"):
-            previous = form[-1] if form else ""
-            if set(line) <= set("|-: ") or not previous.startswith("|"):
-                form.append(line)  # a separator, or the header above it
-            elif not previous.startswith("| rows of"):
-                form.append(f"| rows of {line.count('|') - 1} cells |")
-        elif line.strip():
-            form.append(" ".join("#" if re.search(r"\d", word) else word for word in line.split()[:3]))
-    return form
+def test_a_section_s_skeleton_is_its_form_without_its_numbers():
+    body = "Runs finished 2026-12-01 on x.\n\n| run | a |\n|---|---|\n| r1 | fails: x \\| y |\n| r2 | 3 |\n"
+    assert doc_tables.skeleton(body) == ["Runs finished #", "| run | a |", "|---|---|", "| rows of 2 cells |"]
+    assert doc_tables.skeleton(body.replace("| run | a |", "| run | b |")) != doc_tables.skeleton(body)
 
 
 @pytest.mark.e2e
-def test_every_section_has_the_form_its_generator_gives_on_a_real_run(tiny_run):
+def test_every_section_of_the_default_run_has_the_form_its_generator_gives_on_a_real_run(tiny_run):
     """The pages describe other runs than the tests' tiny one; their form must still be what the generator
-    writes today, so a changed generator fails here until the pages are regenerated."""
+    writes today, so a changed generator fails here until the pages are regenerated. (The then-and-now
+    sections: tests/then/test_then_run.py, on its own run; the bench's: no test runs the bench for real.)"""
     found = set()
     for path in doc_tables.pages():
         for section in doc_tables.sections(path.read_text(), str(path)):
-            assert skeleton(section.body) == skeleton(doc_tables.GENERATORS[section.name](tiny_run)), path
-            found.add(section.name)
-    assert found == set(doc_tables.GENERATORS)  # every generator writes a section of some page
+            if doc_tables.RUN_OF[section.name].startswith(doc_tables.DEFAULT_COMMAND):  # the default pipeline
+                assert doc_tables.skeleton(section.body) == doc_tables.skeleton(
+                    doc_tables.GENERATORS[section.name](tiny_run)
+                ), path
+                found.add(section.name)
+    assert found == {"runs", "time_to_solution"}
+
+
+def test_every_generator_writes_a_section_of_some_page_and_says_which_run_it_reads():
+    names = {s.name for path in doc_tables.pages() for s in doc_tables.sections(path.read_text(), str(path))}
+    assert names == set(doc_tables.GENERATORS) == set(doc_tables.RUN_OF)
 
 
 def configured_runs(*files: str) -> list[str]:
@@ -237,6 +378,52 @@ def test_each_section_lists_exactly_the_runs_of_the_config_it_describes(name, co
     assert bodies
     for body in bodies:
         assert sorted(by_run(body)) == sorted(configured_runs(*configs))  # in the pipeline's order
+        assert re.search(r"Runs finished \d{4}-\d\d-\d\d \d\d:\d\d to .* UTC on .*, \d+ CPUs", body)
+
+
+def section_bodies(name: str) -> list[str]:
+    return [s.body for path in doc_tables.pages() for s in doc_tables.sections(path.read_text()) if s.name == name]
+
+
+def test_the_then_and_now_sections_list_the_runs_of_then_runs_in_both_eras_and_every_one_agrees():
+    """docs/then-and-now.md says the results still hold: every run of `then.runs`, in both eras, agreeing."""
+    then_runs = yaml.safe_load((ROOT / "config/config.yaml").read_text())["then"]["runs"]
+    bodies = section_bodies("then_vs_now")
+    assert bodies
+    for body in bodies:
+        runs, compared = (block for block in body.split("\n\n") if block.startswith("|"))
+        assert [f"{row[0]} {row[1]}" for row in table_rows(runs)[2:]] == [
+            f"{run} {era}" for run in then_runs for era in then_vs_now.ERAS
+        ]
+        assert list(by_run(compared)) == then_runs
+        assert all(row["agree"].startswith("yes") for row in by_run(compared).values())
+        assert re.search(r"Runs finished \d{4}-\d\d-\d\d \d\d:\d\d to .* UTC on .*, \d+ CPUs", body)
+
+
+def test_the_idioms_section_shows_every_idiom_of_the_code():
+    bodies = section_bodies("idioms")
+    assert bodies
+    for body in bodies:
+        assert [row[0] for row in table_rows(body)[2:]] == [idiom.then_code for idiom in idioms.IDIOMS]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="docs/benchmarks.md's bench table awaits a `snakemake bench` of today's bench: regenerate it with "
+    "`tools/doc_tables.py bench`, then remove this mark",
+)
+def test_the_bench_section_lists_the_configured_bench_runs():
+    config = yaml.safe_load((ROOT / "config/config.yaml").read_text())["bench"]
+    expected = [f"{framework}/{variant}" for framework, variants in config["runs"].items() for variant in variants]
+    expected += [
+        f"{framework}/{variant} (nondeterministic)"
+        for framework, variants in (config.get("nondeterministic") or {}).items()
+        for variant in variants
+    ]
+    bodies = section_bodies("bench")
+    assert bodies
+    for body in bodies:
+        assert sorted(by_run(body)) == sorted([*expected, "memory pass (bound)"])
         assert re.search(r"Runs finished \d{4}-\d\d-\d\d \d\d:\d\d to .* UTC on .*, \d+ CPUs", body)
 
 
