@@ -164,6 +164,9 @@ def main() -> int:
         work = Path(tmp)
         uv = install_uv(work / "uv")
         full = work / "full.txt"
+        # uv keeps the versions in an existing output file wherever they still fit: a refresh after a new pin moves
+        # only what that pin needs, not every transitive package with a newer release.
+        full.write_text("".join(Path(lock).read_text() for lock in HEADER if Path(lock).is_file()))
         compile_lock(uv, full, "--python-version", PYTHONS[0], "--generate-hashes")
         _, blocks = entries(full.read_text())
         pins = work / "pins.txt"
