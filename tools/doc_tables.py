@@ -27,7 +27,9 @@ The generators (GENERATORS), each from the result files of the run it describes:
   results/then_vs_now/{era}/runs/*/*.json (when, and on what machine) and results/then_vs_now/idioms/{era}.json,
   shown through `tale_of_two.analysis.then_vs_now`;
 - `bench`: `snakemake bench`: results/bench/scaling.csv (rule `bench_summary`'s table) and the bench jobs'
-  results/bench/n*/*deterministic/round*/*.json, with the cost model of `tale_of_two.analysis.bench`.
+  results/bench/n*/*deterministic/round*/*.json, with the cost model of `tale_of_two.analysis.bench`;
+- `remedies`: `snakemake bench`: the same bench jobs' results, each remedy beside the run it remedies as
+  `tale_of_two.analysis.remedies` pairs them (the table of results/remedies.md);
 
 The default run and the converged one write the same results/, so each page's tables come from four runs in turn
 (RUN_OF); after each, rewrite the sections that run describes:
@@ -36,7 +38,7 @@ The default run and the converged one write the same results/, so each page's ta
     .venv/bin/snakemake --cores 2 --configfile config/converged.yaml \
         && .venv/bin/python tools/doc_tables.py time_to_solution
     .venv/bin/snakemake then_vs_now --cores 2 && .venv/bin/python tools/doc_tables.py then_vs_now idioms
-    .venv/bin/snakemake bench --cores 2 && .venv/bin/python tools/doc_tables.py bench
+    .venv/bin/snakemake bench --cores 2 && .venv/bin/python tools/doc_tables.py bench remedies
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow" / "lib"))
 
-from tale_of_two.analysis import bench, convergence, then_vs_now  # noqa: E402
+from tale_of_two.analysis import bench, convergence, remedies, then_vs_now  # noqa: E402
 from tale_of_two.analysis.summary import START, equivalence, trained_rows  # noqa: E402
 from tale_of_two.fit import data  # noqa: E402
 
@@ -374,8 +376,7 @@ BENCH_TEXT = ("run", "framework", "variant", "status", "compiler", "recompile_re
 
 def read_scaling(root: Path) -> tuple[pd.DataFrame, list[dict], int]:
     """results/bench/scaling.csv as the rule `bench_summary` wrote it; the results of the runs in it, for when
-    and where they ran (each bench job's file, results/bench/n{n}/{mode}/round{round}/{framework}.json, holds
-    {"results": [...]}); and how many rounds there were."""
+    and where they ran (`bench_jobs`); and how many rounds there were."""
     bench_dir = root / "results" / "bench"
     path = bench_dir / "scaling.csv"
     if not path.exists():
@@ -386,16 +387,20 @@ def read_scaling(root: Path) -> tuple[pd.DataFrame, list[dict], int]:
         raise TablesError(f"{path}: not a scaling table (no rows, or no column {missing[:1]})")
     table[list(BENCH_TEXT)] = table[list(BENCH_TEXT)].fillna("")
     wanted = set(zip(table["n"], table["framework"], table["variant"], strict=True))
-    jobs = sorted(bench_dir.glob("n*/*deterministic/round*/*.json"))  # the size axis: full batch at every n
-    results = [
-        result
-        for job in jobs
-        for result in read_json(job, BENCH_COMMAND)["results"]
-        if (result["dataset"]["n"], result["framework"], result["variant"]) in wanted
-    ]
+    every, rounds = bench_jobs(root)
+    results = [result for result in every if (result["dataset"]["n"], result["framework"], result["variant"]) in wanted]
     if not results:
         raise TablesError(f"{bench_dir}: no bench job's results for the runs of {path}; run `{BENCH_COMMAND}`")
-    return table, results, len({job.parent.name for job in jobs})
+    return table, results, rounds
+
+
+def bench_jobs(root: Path) -> tuple[list[dict], int]:
+    """The results of every bench job on the size axis (full batch at every n; each job's file,
+    results/bench/n{n}/{mode}/round{round}/{framework}.json, holds {"results": [...]}), and how many rounds."""
+    jobs = sorted((root / "results" / "bench").glob("n*/*deterministic/round*/*.json"))
+    return [result for job in jobs for result in read_json(job, BENCH_COMMAND)["results"]], len(
+        {job.parent.name for job in jobs}
+    )
 
 
 def figure(value: float, digits: int = 3) -> str:
@@ -482,12 +487,42 @@ def bench_section(root: Path) -> str:
     )
 
 
+def remedies_section(root: Path) -> str:
+    """Each remedy beside the run it remedies at the smallest and largest n, from the bench jobs' results through
+    `tale_of_two.analysis.remedies`, as rule `remedies` writes results/remedies.md."""
+    results, rounds = bench_jobs(root)
+    table = remedies.remedies_table(results)
+    ok = table[table["status"] == "ok"] if not table.empty else table
+    if ok.empty:
+        raise TablesError(
+            f"{root / 'results' / 'bench'}: no remedy benchmarked beside the run it remedies; run `{BENCH_COMMAND}` "
+            "with the remedies and their runs in `bench.runs`"
+        )
+    pairs = {(n, run) for n, *runs in ok[["n", "slow run", "remedy"]].itertuples(index=False) for run in runs}
+    timed = [r for r in results if (r["dataset"]["n"], f"{r['framework']}/{r['variant']}") in pairs]
+    settings = timed[0]["settings"]
+    return "\n".join(
+        [
+            heading("bench", timed),
+            "",
+            f"{rounds} round(s) x {settings['repeats']} repeat(s) of {settings['epochs']} epochs, "
+            f"{settings['warmup_epochs']} of them warm-up. *ms before* and *ms after*: the median ms per full-batch "
+            "epoch of the slow run and of its remedy, timed in the same benchmark process with their repeats "
+            "interleaved; *loss rel. diff*: the largest relative difference between their losses at any epoch, "
+            "from the same start.",
+            "",
+            markdown_table(remedies.shown(table)),
+        ]
+    )
+
+
 GENERATORS: dict[str, Callable[[Path], str]] = {
     "runs": runs_section,
     "time_to_solution": time_to_solution_section,
     "then_vs_now": then_vs_now_section,
     "idioms": idioms_section,
     "bench": bench_section,
+    "remedies": remedies_section,
 }
 # The run whose result files each generator reads (the default run and the converged one share results/).
 DEFAULT_COMMAND = ".venv/bin/snakemake --cores 2"
@@ -497,6 +532,7 @@ RUN_OF = {
     "then_vs_now": THEN_COMMAND,
     "idioms": THEN_COMMAND,
     "bench": BENCH_COMMAND,
+    "remedies": BENCH_COMMAND,
 }
 
 
