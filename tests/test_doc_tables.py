@@ -14,7 +14,7 @@ from test_remedies import bench_result
 from test_then_vs_now import era_result, idiom_records
 
 from tale_of_two.analysis import bench, convergence, summary, then_vs_now
-from tale_of_two.fit import data, idioms
+from tale_of_two.fit import data, idioms, profiling
 
 sys.path.insert(0, str(ROOT / "tools"))
 import doc_tables  # noqa: E402
@@ -313,6 +313,94 @@ def test_remedies_inputs_missing_or_unpaired_are_named(remedies_dir):
         doc_tables.remedies_section(remedies_dir / "elsewhere")
 
 
+def profile_of(framework, variant, n, *, epoch_s, cpu_s, faults, busy, load=6.5, xla_modules=()):
+    """A profile's Markdown as `snakemake profile` writes it (`profiling.to_markdown`), with chosen figures."""
+    return profiling.to_markdown(
+        profiling.Profile(
+            framework=framework,
+            variant=variant,
+            n=n,
+            epochs=2,
+            warmup_epochs=1,
+            epoch_s=[epoch_s, epoch_s],
+            profiled_epoch_s=[2 * epoch_s] * 2,
+            groups=dict.fromkeys(profiling.GROUPS, epoch_s),
+            top_own=[],
+            top_cumulative=[],
+            torch_ops=[],
+            gc_s=0.0,
+            load_average=[load, 1.0, 1.0],
+            version="1.0",
+            cpu_s=cpu_s,
+            system_s=0.0,
+            page_faults=faults,
+            os_threads=4,
+            busy_threads=busy,
+            xla_modules=list(xla_modules),
+        )
+    )
+
+
+def xla_module(name, kernels, passes, read, written):
+    return dict(
+        module=name, kernels=kernels, fusions=1, passes=passes, arrays_read=read, arrays_written=written, parallel=0
+    )
+
+
+@pytest.fixture
+def profile_dir(tmp_path):
+    """What `snakemake profile` leaves: profiles at the dataset's n (ignored) and at two large n."""
+    profiles = {
+        "numpy/scratch.n1000000.md": profile_of(
+            "numpy", "scratch", 10**6, epoch_s=1.4e-3, cpu_s=1.3e-3, faults=1921, busy=1
+        ),
+        "numba/scratch.n1000000.md": profile_of(
+            "numba", "scratch", 10**6, epoch_s=9.1e-5, cpu_s=1.15e-4, faults=0, busy=0
+        ),
+        "jax/scratch.n1000000.md": profile_of(
+            "jax",
+            "scratch",
+            10**6,
+            epoch_s=2.3e-3,
+            cpu_s=2.338e-3,
+            faults=1,
+            busy=2,
+            load=7.5,
+            xla_modules=[
+                xla_module("module_0000.jit_convert_element_type.cpu", 1, 0, 0, 0),
+                xla_module("module_0002.jit_scratch_train_step.cpu", 8, 5, 7, 2),
+                xla_module("module_0004.jit_scratch_train_step.cpu", 8, 5, 7, 2),  # the recompilation: the same
+            ],
+        ),
+        "numpy/scratch.n1000.md": profile_of("numpy", "scratch", 1000, epoch_s=1e-5, cpu_s=1e-5, faults=0, busy=1),
+        "numpy/scratch.md": profile_of("numpy", "scratch", 200, epoch_s=1e-5, cpu_s=1e-5, faults=0, busy=1),
+    }
+    for name, text in profiles.items():
+        path = tmp_path / "results/profile" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return tmp_path
+
+
+def test_profiles_section_gives_each_profile_s_figures_at_the_largest_n_by_cpu_time(profile_dir):
+    body = doc_tables.profiles_section(profile_dir)
+    runs = by_run(body)
+    assert list(runs) == ["numba/scratch", "numpy/scratch", "jax/scratch"]  # by CPU ms per epoch; n = 1e3 left out
+    assert list(runs["numpy/scratch"].values())[1:] == ["1.400", "1.300", "1921", "1", ""]
+    assert runs["numba/scratch"]["threads at work"] == "0 (under a tick)"
+    assert runs["jax/scratch"]["XLA: kernels, passes over n, n-arrays read + written"] == "8, 5, 7 + 2"
+    assert "3 profiles at n = 1,000,000; load average (1 min) at each profile's start 6.5 to 7.5" in body
+
+
+def test_profiles_missing_or_unreadable_are_named(profile_dir):
+    path = profile_dir / "results/profile/numba/scratch.n1000000.md"
+    path.write_text(path.read_text().replace("Per plain epoch, every thread", "Per epoch"))
+    with pytest.raises(doc_tables.TablesError, match=r"numba/scratch\.n1000000\.md: not a profile .*no cpu_ms"):
+        doc_tables.profiles_section(profile_dir)
+    with pytest.raises(doc_tables.TablesError, match=r"profile: no profile at a large n .*snakemake profile"):
+        doc_tables.profiles_section(profile_dir / "elsewhere")
+
+
 # --- the pages -----------------------------------------------------------------------------------------------
 
 
@@ -371,8 +459,8 @@ def test_verify_names_hand_edits_unknown_sections_and_broken_links(tmp_path):
     seals = doc_tables.seal_problems(tmp_path)
     assert len(seals) == 2 and "section 'runs' differs from what its generator wrote" in seals[0]
     assert (
-        "section 'nosuch' names no generator (known: runs, time_to_solution, then_vs_now, idioms, bench, remedies)"
-        in seals[1]
+        "section 'nosuch' names no generator (known: runs, time_to_solution, then_vs_now, idioms, bench, remedies, "
+        "profiles)" in seals[1]
     )
     done = tool("--verify", "--pages", str(tmp_path))
     assert done.returncode == 1 and done.stderr.count("doc_tables: ") == 6

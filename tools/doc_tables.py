@@ -30,15 +30,18 @@ The generators (GENERATORS), each from the result files of the run it describes:
   results/bench/n*/*deterministic/round*/*.json, with the cost model of `tale_of_two.analysis.bench`;
 - `remedies`: `snakemake bench`: the same bench jobs' results, each remedy beside the run it remedies as
   `tale_of_two.analysis.remedies` pairs them (the table of results/remedies.md);
+- `profiles`: `snakemake profile`: results/profile/*/*.n{n}.md at the largest profiled n, the figures each
+  profile states (epoch and CPU time, page faults, threads at work, what XLA compiled).
 
 The default run and the converged one write the same results/, so each page's tables come from four runs in turn
-(RUN_OF); after each, rewrite the sections that run describes:
+(RUN_OF), and the profiles from a fifth; after each, rewrite the sections that run describes:
 
     .venv/bin/snakemake --cores 2 && .venv/bin/python tools/doc_tables.py runs
     .venv/bin/snakemake --cores 2 --configfile config/converged.yaml \
         && .venv/bin/python tools/doc_tables.py time_to_solution
     .venv/bin/snakemake then_vs_now --cores 2 && .venv/bin/python tools/doc_tables.py then_vs_now idioms
     .venv/bin/snakemake bench --cores 2 && .venv/bin/python tools/doc_tables.py bench remedies
+    .venv/bin/snakemake profile --cores 2 && .venv/bin/python tools/doc_tables.py profiles
 """
 
 from __future__ import annotations
@@ -516,6 +519,82 @@ def remedies_section(root: Path) -> str:
     )
 
 
+# --- the profiles at large n ----------------------------------------------------------------------------------
+
+PROFILE_COMMAND = ".venv/bin/snakemake profile --cores 2"
+PROFILE_FIGURES = {
+    "load": re.compile(r"Load average \(1, 5, 15 min\) at the start: ([\d.]+)"),
+    "wall_ms": re.compile(r"Epoch time without a profiler: \*\*([\d.]+) ms\*\*"),
+    "cpu_ms": re.compile(r"Per plain epoch, every thread: ([\d.]+) ms of CPU"),
+    "faults": re.compile(r"ms of it in the kernel\), (\d+) minor page faults"),
+    "busy": re.compile(r"Threads: \w+ in the process, (\w+) of them used CPU"),
+}
+XLA_ROW = re.compile(r"^\| `(?P<module>[^`]+)` \| (\d+) \| \d+ \| (\d+) \| (\d+) \| (\d+) \| \d+ \|$", re.MULTILINE)
+
+
+def read_profile(path: Path) -> dict:
+    """The figures of one profile (`tale_of_two.fit.profiling.to_markdown`'s file): epoch wall and CPU time,
+    page faults, threads at work, and each XLA module's kernels, passes and n-element arrays read and written."""
+    text = path.read_text()
+    figures = {}
+    for key, pattern in PROFILE_FIGURES.items():
+        match = pattern.search(text)
+        if key == "load" and not match:
+            figures[key] = None  # the profile recorded no load average
+            continue
+        if not match:
+            raise TablesError(f"{path}: not a profile as `{PROFILE_COMMAND}` writes it (no {key} figure)")
+        figures[key] = match[1]
+    figures["xla"] = [(m["module"], *m.groups()[1:]) for m in XLA_ROW.finditer(text)]
+    return figures
+
+
+def xla_cell(modules: list[tuple[str, str, str, str, str]]) -> str:
+    """The training step's XLA modules as kernels, passes over n, n-arrays read + written (each distinct one)."""
+    steps = [module for module in modules if "train_step" in module[0]] or modules
+    distinct = dict.fromkeys(f"{kernels}, {passes}, {read} + {written}" for _, kernels, passes, read, written in steps)
+    return "; ".join(distinct)
+
+
+def profiles_section(root: Path) -> str:
+    """The profiles at the largest profiled n (results/profile/*/*.n{n}.md): each run's epoch time, CPU time,
+    page faults, threads at work and what XLA compiled, by CPU time per epoch."""
+    found = {}
+    for path in (root / "results" / "profile").glob("*/*.n*.md"):
+        match = re.fullmatch(r"(?P<variant>\w+)\.n(?P<n>\d+)\.md", path.name)
+        if match:
+            found.setdefault(int(match["n"]), []).append((f"{path.parent.name}/{match['variant']}", path))
+    if not found:
+        raise TablesError(f"{root / 'results' / 'profile'}: no profile at a large n (*.n*.md); run `{PROFILE_COMMAND}`")
+    n = max(found)
+    profiles = [(run, read_profile(path)) for run, path in found[n]]
+    profiles.sort(key=lambda item: (float(item[1]["cpu_ms"]), item[0]))
+    header = [
+        "run",
+        "epoch, ms (wall)",
+        "CPU, ms per epoch",
+        "page faults per epoch",
+        "threads at work",
+        "XLA: kernels, passes over n, n-arrays read + written",
+    ]
+    lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+    for run, figures in profiles:
+        busy = figures["busy"] + (" (under a tick)" if figures["busy"] == "0" else "")
+        cells = [run, figures["wall_ms"], figures["cpu_ms"], figures["faults"], busy, xla_cell(figures["xla"])]
+        lines.append("| " + " | ".join(cells) + " |")
+    loads = [float(figures["load"]) for _, figures in profiles if figures["load"] is not None]
+    load = f"load average (1 min) at each profile's start {min(loads):.1f} to {max(loads):.1f}" if loads else "no load"
+    return "\n".join(
+        [
+            f"<!-- Generated by tools/doc_tables.py from results/profile/*/*.n{n}.md of `snakemake profile`: "
+            "rerun it, do not edit. -->",
+            f"{len(profiles)} profiles at n = {n:,}; {load}. Per plain epoch (no profiler), by CPU time.",
+            "",
+            *lines,
+        ]
+    )
+
+
 GENERATORS: dict[str, Callable[[Path], str]] = {
     "runs": runs_section,
     "time_to_solution": time_to_solution_section,
@@ -523,6 +602,7 @@ GENERATORS: dict[str, Callable[[Path], str]] = {
     "idioms": idioms_section,
     "bench": bench_section,
     "remedies": remedies_section,
+    "profiles": profiles_section,
 }
 # The run whose result files each generator reads (the default run and the converged one share results/).
 DEFAULT_COMMAND = ".venv/bin/snakemake --cores 2"
@@ -533,6 +613,7 @@ RUN_OF = {
     "idioms": THEN_COMMAND,
     "bench": BENCH_COMMAND,
     "remedies": BENCH_COMMAND,
+    "profiles": PROFILE_COMMAND,
 }
 
 
