@@ -10,10 +10,11 @@ import pytest
 import yaml
 from conftest import ROOT, make_result
 from test_bench import compiled, timed
+from test_remedies import bench_result
 from test_then_vs_now import era_result, idiom_records
 
 from tale_of_two.analysis import bench, convergence, summary, then_vs_now
-from tale_of_two.fit import data, idioms
+from tale_of_two.fit import data, idioms, profiling
 
 sys.path.insert(0, str(ROOT / "tools"))
 import doc_tables  # noqa: E402
@@ -256,6 +257,150 @@ def test_bench_inputs_missing_are_named(bench_dir):
         doc_tables.bench_section(bench_dir)
 
 
+@pytest.fixture
+def remedies_dir(tmp_path):
+    """What `snakemake bench` leaves for the remedies: bench jobs holding torch/layers beside its remedy
+    torch/layers_fused at three sizes (only the smallest and the largest are shown)."""
+    results = [
+        bench_result("torch", "layers", 200, 0.004, [1.0, 0.5, 0.25]),
+        bench_result("torch", "layers_fused", 200, 0.001, [1.0, 0.5, 0.25 * (1 + 3e-7)]),
+        bench_result("torch", "layers", 1000, 0.5, [1.0]),
+        bench_result("torch", "layers_fused", 1000, 0.5, [1.0]),
+        bench_result("torch", "layers", 10**6, 0.010, [1.0]),
+        bench_result("torch", "layers_fused", 10**6, 0.008, [1.0]),
+    ]
+    for index, result in enumerate(results):
+        result["finished_utc"] = f"2026-12-01T10:5{index}:00+00:00"
+        result["environment"].update(machine="x86_64", cpu_count=2, platform="Linux-test", load_average=[8.0 + index])
+        result["settings"].update(repeats=3, epochs=20, warmup_epochs=4)
+        if result["dataset"]["n"] == 1000:  # not shown, so not in the section's when and load either
+            result["finished_utc"], result["environment"]["load_average"] = "2026-12-01T09:00:00+00:00", [1.0]
+        path = tmp_path / f"results/bench/n{result['dataset']['n']}/deterministic/round0/torch.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        jobs = json.loads(path.read_text())["results"] if path.exists() else []
+        path.write_text(json.dumps({"results": [*jobs, result]}))
+    return tmp_path
+
+
+def test_remedies_section_gives_each_remedy_beside_its_run_at_the_smallest_and_largest_n(remedies_dir):
+    body = doc_tables.remedies_section(remedies_dir)
+    header, _, *rows = table_rows(body)
+    columns = ["n", "slow run", "cause (profile)", "remedy", "changed lines", "ms before", "ms after", "speed-up"]
+    assert header == [*columns, "loss rel. diff", "status"]  # results/remedies.md's columns
+    fused = {row[0]: dict(zip(header, row, strict=True)) for row in rows if row[3] == "torch/layers_fused"}
+    assert list(fused) == ["200", "1,000,000"]  # n = 1,000 is neither the smallest nor the largest: not shown
+    assert [fused["200"][key] for key in ("ms before", "ms after", "speed-up", "loss rel. diff", "status")] == [
+        "4",
+        "1",
+        "4.00x",
+        "3.0e-07",
+        "ok",
+    ]
+    assert fused["1,000,000"]["speed-up"] == "1.25x" and "fused=True" in fused["200"]["changed lines"]
+    assert {row[-1] for row in rows if row[3] != "torch/layers_fused"} == {"not benchmarked"}
+    # When and where: the four timed runs (n = 200 and 1e6), not the n = 1,000 pair.
+    assert "Runs finished 2026-12-01 10:50 to 2026-12-01 10:55 UTC on Linux-test, x86_64, 2 CPUs" in body
+    assert "as the runs started: 8.0 to 13.0" in body and "1 round(s) x 3 repeat(s) of 20 epochs, 4 of" in body
+
+
+def test_remedies_inputs_missing_or_unpaired_are_named(remedies_dir):
+    for job in (remedies_dir / "results/bench").glob("n*/*/round*/*.json"):
+        record = json.loads(job.read_text())
+        job.write_text(json.dumps({"results": [r for r in record["results"] if r["variant"] == "layers"]}))
+    with pytest.raises(doc_tables.TablesError, match=r"bench: no remedy benchmarked beside the run it remedies"):
+        doc_tables.remedies_section(remedies_dir)
+    with pytest.raises(doc_tables.TablesError, match=r"no remedy benchmarked .*run `\.venv/bin/snakemake bench"):
+        doc_tables.remedies_section(remedies_dir / "elsewhere")
+
+
+def profile_of(framework, variant, n, *, epoch_s, cpu_s, faults, busy, load=6.5, xla_modules=()):
+    """A profile's Markdown as `snakemake profile` writes it (`profiling.to_markdown`), with chosen figures."""
+    return profiling.to_markdown(
+        profiling.Profile(
+            framework=framework,
+            variant=variant,
+            n=n,
+            epochs=2,
+            warmup_epochs=1,
+            epoch_s=[epoch_s, epoch_s],
+            profiled_epoch_s=[2 * epoch_s] * 2,
+            groups=dict.fromkeys(profiling.GROUPS, epoch_s),
+            top_own=[],
+            top_cumulative=[],
+            torch_ops=[],
+            gc_s=0.0,
+            load_average=[load, 1.0, 1.0],
+            version="1.0",
+            cpu_s=cpu_s,
+            system_s=0.0,
+            page_faults=faults,
+            os_threads=4,
+            busy_threads=busy,
+            xla_modules=list(xla_modules),
+        )
+    )
+
+
+def xla_module(name, kernels, passes, read, written):
+    return dict(
+        module=name, kernels=kernels, fusions=1, passes=passes, arrays_read=read, arrays_written=written, parallel=0
+    )
+
+
+@pytest.fixture
+def profile_dir(tmp_path):
+    """What `snakemake profile` leaves: profiles at the dataset's n (ignored) and at two large n."""
+    profiles = {
+        "numpy/scratch.n1000000.md": profile_of(
+            "numpy", "scratch", 10**6, epoch_s=1.4e-3, cpu_s=1.3e-3, faults=1921, busy=1
+        ),
+        "numba/scratch.n1000000.md": profile_of(
+            "numba", "scratch", 10**6, epoch_s=9.1e-5, cpu_s=1.15e-4, faults=0, busy=0
+        ),
+        "jax/scratch.n1000000.md": profile_of(
+            "jax",
+            "scratch",
+            10**6,
+            epoch_s=2.3e-3,
+            cpu_s=2.338e-3,
+            faults=1,
+            busy=2,
+            load=7.5,
+            xla_modules=[
+                xla_module("module_0000.jit_convert_element_type.cpu", 1, 0, 0, 0),
+                xla_module("module_0002.jit_scratch_train_step.cpu", 8, 5, 7, 2),
+                xla_module("module_0004.jit_scratch_train_step.cpu", 8, 5, 7, 2),  # the recompilation: the same
+            ],
+        ),
+        "numpy/scratch.n1000.md": profile_of("numpy", "scratch", 1000, epoch_s=1e-5, cpu_s=1e-5, faults=0, busy=1),
+        "numpy/scratch.md": profile_of("numpy", "scratch", 200, epoch_s=1e-5, cpu_s=1e-5, faults=0, busy=1),
+    }
+    for name, text in profiles.items():
+        path = tmp_path / "results/profile" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return tmp_path
+
+
+def test_profiles_section_gives_each_profile_s_figures_at_the_largest_n_by_cpu_time(profile_dir):
+    body = doc_tables.profiles_section(profile_dir)
+    runs = by_run(body)
+    assert list(runs) == ["numba/scratch", "numpy/scratch", "jax/scratch"]  # by CPU ms per epoch; n = 1e3 left out
+    assert list(runs["numpy/scratch"].values())[1:] == ["1.400", "1.300", "1921", "1", ""]
+    assert runs["numba/scratch"]["threads at work"] == "0 (under a tick)"
+    assert runs["jax/scratch"]["XLA: kernels, passes over n, n-arrays read + written"] == "8, 5, 7 + 2"
+    assert "3 profiles at n = 1,000,000; load average (1 min) at each profile's start 6.5 to 7.5" in body
+
+
+def test_profiles_missing_or_unreadable_are_named(profile_dir):
+    path = profile_dir / "results/profile/numba/scratch.n1000000.md"
+    path.write_text(path.read_text().replace("Per plain epoch, every thread", "Per epoch"))
+    with pytest.raises(doc_tables.TablesError, match=r"numba/scratch\.n1000000\.md: not a profile .*no cpu_ms"):
+        doc_tables.profiles_section(profile_dir)
+    with pytest.raises(doc_tables.TablesError, match=r"profile: no profile at a large n .*snakemake profile"):
+        doc_tables.profiles_section(profile_dir / "elsewhere")
+
+
 # --- the pages -----------------------------------------------------------------------------------------------
 
 
@@ -313,7 +458,10 @@ def test_verify_names_hand_edits_unknown_sections_and_broken_links(tmp_path):
     ]
     seals = doc_tables.seal_problems(tmp_path)
     assert len(seals) == 2 and "section 'runs' differs from what its generator wrote" in seals[0]
-    assert "section 'nosuch' names no generator (known: runs, time_to_solution, then_vs_now, idioms, bench)" in seals[1]
+    assert (
+        "section 'nosuch' names no generator (known: runs, time_to_solution, then_vs_now, idioms, bench, remedies, "
+        "profiles)" in seals[1]
+    )
     done = tool("--verify", "--pages", str(tmp_path))
     assert done.returncode == 1 and done.stderr.count("doc_tables: ") == 6
 
@@ -425,6 +573,19 @@ def test_the_bench_section_lists_the_configured_bench_runs():
     for body in bodies:
         assert sorted(by_run(body)) == sorted([*expected, "memory pass (bound)"])
         assert re.search(r"Runs finished \d{4}-\d\d-\d\d \d\d:\d\d to .* UTC on .*, \d+ CPUs", body)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="docs/remedies.md's remedies table was carried over from tools/remedies_doc.py's copy of a 2026-12-01 "
+    "bench whose result files were not kept: regenerate it with `tools/doc_tables.py remedies` after the next "
+    "`snakemake bench`, then remove this mark",
+)
+def test_the_remedies_section_has_the_form_its_generator_gives(remedies_dir):
+    bodies = section_bodies("remedies")
+    assert bodies
+    for body in bodies:
+        assert doc_tables.skeleton(body) == doc_tables.skeleton(doc_tables.remedies_section(remedies_dir))
 
 
 # --- what the pages claim ------------------------------------------------------------------------------------

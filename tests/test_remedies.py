@@ -205,24 +205,3 @@ def test_code_md_shows_a_remedy_as_a_diff_under_the_run_it_remedies():
     assert "```diff\n--- torch/layers\n+++ torch/layers_foreach" in markdown
     assert "A remedy of numpy/scratch" in markdown
     assert "<pre class='diff'>" in api.code_html(styles)
-
-
-def test_the_docs_table_is_copied_from_results_remedies_md_not_typed(tmp_path):
-    sys.path.insert(0, str(ROOT / "tools"))
-    import remedies_doc
-
-    results = [
-        bench_result("torch", "layers", 200, 0.004, [1.0]),
-        bench_result("torch", "layers_fused", 200, 0.001, [1.0]),
-    ]
-    (tmp_path / "results").mkdir()
-    (tmp_path / "results/remedies.md").write_text(remedies.remedies_markdown(remedies.remedies_table(results)))
-    doc = tmp_path / "remedies.md"
-    doc.write_text(f"intro\n{remedies_doc.START_MARKER}\nold\n{remedies_doc.END_MARKER}\nafter\n")
-    assert remedies_doc.main(["--root", str(tmp_path), "--doc", str(doc), "--check"]) == 1
-    assert remedies_doc.main(["--root", str(tmp_path), "--doc", str(doc)]) == 0
-    text = doc.read_text()
-    assert "old" not in text and text.startswith("intro\n") and text.endswith("after\n")
-    assert "Measured 2026-01-01 00:00 to 2026-01-01 00:00 UTC on linux" in text and "| torch/layers_fused " in text
-    assert remedies_doc.main(["--root", str(tmp_path), "--doc", str(doc), "--check"]) == 0
-    assert remedies_doc.main(["--root", str(tmp_path / "nowhere"), "--doc", str(doc)]) == 2

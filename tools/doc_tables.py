@@ -27,16 +27,21 @@ The generators (GENERATORS), each from the result files of the run it describes:
   results/then_vs_now/{era}/runs/*/*.json (when, and on what machine) and results/then_vs_now/idioms/{era}.json,
   shown through `tale_of_two.analysis.then_vs_now`;
 - `bench`: `snakemake bench`: results/bench/scaling.csv (rule `bench_summary`'s table) and the bench jobs'
-  results/bench/n*/*deterministic/round*/*.json, with the cost model of `tale_of_two.analysis.bench`.
+  results/bench/n*/*deterministic/round*/*.json, with the cost model of `tale_of_two.analysis.bench`;
+- `remedies`: `snakemake bench`: the same bench jobs' results, each remedy beside the run it remedies as
+  `tale_of_two.analysis.remedies` pairs them (the table of results/remedies.md);
+- `profiles`: `snakemake profile`: results/profile/*/*.n{n}.md at the largest profiled n, the figures each
+  profile states (epoch and CPU time, page faults, threads at work, what XLA compiled).
 
 The default run and the converged one write the same results/, so each page's tables come from four runs in turn
-(RUN_OF); after each, rewrite the sections that run describes:
+(RUN_OF), and the profiles from a fifth; after each, rewrite the sections that run describes:
 
     .venv/bin/snakemake --cores 2 && .venv/bin/python tools/doc_tables.py runs
     .venv/bin/snakemake --cores 2 --configfile config/converged.yaml \
         && .venv/bin/python tools/doc_tables.py time_to_solution
     .venv/bin/snakemake then_vs_now --cores 2 && .venv/bin/python tools/doc_tables.py then_vs_now idioms
-    .venv/bin/snakemake bench --cores 2 && .venv/bin/python tools/doc_tables.py bench
+    .venv/bin/snakemake bench --cores 2 && .venv/bin/python tools/doc_tables.py bench remedies
+    .venv/bin/snakemake profile --cores 2 && .venv/bin/python tools/doc_tables.py profiles
 """
 
 from __future__ import annotations
@@ -56,7 +61,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow" / "lib"))
 
-from tale_of_two.analysis import bench, convergence, then_vs_now  # noqa: E402
+from tale_of_two.analysis import bench, convergence, remedies, then_vs_now  # noqa: E402
 from tale_of_two.analysis.summary import START, equivalence, trained_rows  # noqa: E402
 from tale_of_two.fit import data  # noqa: E402
 
@@ -374,8 +379,7 @@ BENCH_TEXT = ("run", "framework", "variant", "status", "compiler", "recompile_re
 
 def read_scaling(root: Path) -> tuple[pd.DataFrame, list[dict], int]:
     """results/bench/scaling.csv as the rule `bench_summary` wrote it; the results of the runs in it, for when
-    and where they ran (each bench job's file, results/bench/n{n}/{mode}/round{round}/{framework}.json, holds
-    {"results": [...]}); and how many rounds there were."""
+    and where they ran (`bench_jobs`); and how many rounds there were."""
     bench_dir = root / "results" / "bench"
     path = bench_dir / "scaling.csv"
     if not path.exists():
@@ -386,16 +390,20 @@ def read_scaling(root: Path) -> tuple[pd.DataFrame, list[dict], int]:
         raise TablesError(f"{path}: not a scaling table (no rows, or no column {missing[:1]})")
     table[list(BENCH_TEXT)] = table[list(BENCH_TEXT)].fillna("")
     wanted = set(zip(table["n"], table["framework"], table["variant"], strict=True))
-    jobs = sorted(bench_dir.glob("n*/*deterministic/round*/*.json"))  # the size axis: full batch at every n
-    results = [
-        result
-        for job in jobs
-        for result in read_json(job, BENCH_COMMAND)["results"]
-        if (result["dataset"]["n"], result["framework"], result["variant"]) in wanted
-    ]
+    every, rounds = bench_jobs(root)
+    results = [result for result in every if (result["dataset"]["n"], result["framework"], result["variant"]) in wanted]
     if not results:
         raise TablesError(f"{bench_dir}: no bench job's results for the runs of {path}; run `{BENCH_COMMAND}`")
-    return table, results, len({job.parent.name for job in jobs})
+    return table, results, rounds
+
+
+def bench_jobs(root: Path) -> tuple[list[dict], int]:
+    """The results of every bench job on the size axis (full batch at every n; each job's file,
+    results/bench/n{n}/{mode}/round{round}/{framework}.json, holds {"results": [...]}), and how many rounds."""
+    jobs = sorted((root / "results" / "bench").glob("n*/*deterministic/round*/*.json"))
+    return [result for job in jobs for result in read_json(job, BENCH_COMMAND)["results"]], len(
+        {job.parent.name for job in jobs}
+    )
 
 
 def figure(value: float, digits: int = 3) -> str:
@@ -482,12 +490,119 @@ def bench_section(root: Path) -> str:
     )
 
 
+def remedies_section(root: Path) -> str:
+    """Each remedy beside the run it remedies at the smallest and largest n, from the bench jobs' results through
+    `tale_of_two.analysis.remedies`, as rule `remedies` writes results/remedies.md."""
+    results, rounds = bench_jobs(root)
+    table = remedies.remedies_table(results)
+    ok = table[table["status"] == "ok"] if not table.empty else table
+    if ok.empty:
+        raise TablesError(
+            f"{root / 'results' / 'bench'}: no remedy benchmarked beside the run it remedies; run `{BENCH_COMMAND}` "
+            "with the remedies and their runs in `bench.runs`"
+        )
+    pairs = {(n, run) for n, *runs in ok[["n", "slow run", "remedy"]].itertuples(index=False) for run in runs}
+    timed = [r for r in results if (r["dataset"]["n"], f"{r['framework']}/{r['variant']}") in pairs]
+    settings = timed[0]["settings"]
+    return "\n".join(
+        [
+            heading("bench", timed),
+            "",
+            f"{rounds} round(s) x {settings['repeats']} repeat(s) of {settings['epochs']} epochs, "
+            f"{settings['warmup_epochs']} of them warm-up. *ms before* and *ms after*: the median ms per full-batch "
+            "epoch of the slow run and of its remedy, timed in the same benchmark process with their repeats "
+            "interleaved; *loss rel. diff*: the largest relative difference between their losses at any epoch, "
+            "from the same start.",
+            "",
+            markdown_table(remedies.shown(table)),
+        ]
+    )
+
+
+# --- the profiles at large n ----------------------------------------------------------------------------------
+
+PROFILE_COMMAND = ".venv/bin/snakemake profile --cores 2"
+PROFILE_FIGURES = {
+    "load": re.compile(r"Load average \(1, 5, 15 min\) at the start: ([\d.]+)"),
+    "wall_ms": re.compile(r"Epoch time without a profiler: \*\*([\d.]+) ms\*\*"),
+    "cpu_ms": re.compile(r"Per plain epoch, every thread: ([\d.]+) ms of CPU"),
+    "faults": re.compile(r"ms of it in the kernel\), (\d+) minor page faults"),
+    "busy": re.compile(r"Threads: \w+ in the process, (\w+) of them used CPU"),
+}
+XLA_ROW = re.compile(r"^\| `(?P<module>[^`]+)` \| (\d+) \| \d+ \| (\d+) \| (\d+) \| (\d+) \| \d+ \|$", re.MULTILINE)
+
+
+def read_profile(path: Path) -> dict:
+    """The figures of one profile (`tale_of_two.fit.profiling.to_markdown`'s file): epoch wall and CPU time,
+    page faults, threads at work, and each XLA module's kernels, passes and n-element arrays read and written."""
+    text = path.read_text()
+    figures = {}
+    for key, pattern in PROFILE_FIGURES.items():
+        match = pattern.search(text)
+        if key == "load" and not match:
+            figures[key] = None  # the profile recorded no load average
+            continue
+        if not match:
+            raise TablesError(f"{path}: not a profile as `{PROFILE_COMMAND}` writes it (no {key} figure)")
+        figures[key] = match[1]
+    figures["xla"] = [(m["module"], *m.groups()[1:]) for m in XLA_ROW.finditer(text)]
+    return figures
+
+
+def xla_cell(modules: list[tuple[str, str, str, str, str]]) -> str:
+    """The training step's XLA modules as kernels, passes over n, n-arrays read + written (each distinct one)."""
+    steps = [module for module in modules if "train_step" in module[0]] or modules
+    distinct = dict.fromkeys(f"{kernels}, {passes}, {read} + {written}" for _, kernels, passes, read, written in steps)
+    return "; ".join(distinct)
+
+
+def profiles_section(root: Path) -> str:
+    """The profiles at the largest profiled n (results/profile/*/*.n{n}.md): each run's epoch time, CPU time,
+    page faults, threads at work and what XLA compiled, by CPU time per epoch."""
+    found = {}
+    for path in (root / "results" / "profile").glob("*/*.n*.md"):
+        match = re.fullmatch(r"(?P<variant>\w+)\.n(?P<n>\d+)\.md", path.name)
+        if match:
+            found.setdefault(int(match["n"]), []).append((f"{path.parent.name}/{match['variant']}", path))
+    if not found:
+        raise TablesError(f"{root / 'results' / 'profile'}: no profile at a large n (*.n*.md); run `{PROFILE_COMMAND}`")
+    n = max(found)
+    profiles = [(run, read_profile(path)) for run, path in found[n]]
+    profiles.sort(key=lambda item: (float(item[1]["cpu_ms"]), item[0]))
+    header = [
+        "run",
+        "epoch, ms (wall)",
+        "CPU, ms per epoch",
+        "page faults per epoch",
+        "threads at work",
+        "XLA: kernels, passes over n, n-arrays read + written",
+    ]
+    lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+    for run, figures in profiles:
+        busy = figures["busy"] + (" (under a tick)" if figures["busy"] == "0" else "")
+        cells = [run, figures["wall_ms"], figures["cpu_ms"], figures["faults"], busy, xla_cell(figures["xla"])]
+        lines.append("| " + " | ".join(cells) + " |")
+    loads = [float(figures["load"]) for _, figures in profiles if figures["load"] is not None]
+    load = f"load average (1 min) at each profile's start {min(loads):.1f} to {max(loads):.1f}" if loads else "no load"
+    return "\n".join(
+        [
+            f"<!-- Generated by tools/doc_tables.py from results/profile/*/*.n{n}.md of `snakemake profile`: "
+            "rerun it, do not edit. -->",
+            f"{len(profiles)} profiles at n = {n:,}; {load}. Per plain epoch (no profiler), by CPU time.",
+            "",
+            *lines,
+        ]
+    )
+
+
 GENERATORS: dict[str, Callable[[Path], str]] = {
     "runs": runs_section,
     "time_to_solution": time_to_solution_section,
     "then_vs_now": then_vs_now_section,
     "idioms": idioms_section,
     "bench": bench_section,
+    "remedies": remedies_section,
+    "profiles": profiles_section,
 }
 # The run whose result files each generator reads (the default run and the converged one share results/).
 DEFAULT_COMMAND = ".venv/bin/snakemake --cores 2"
@@ -497,6 +612,8 @@ RUN_OF = {
     "then_vs_now": THEN_COMMAND,
     "idioms": THEN_COMMAND,
     "bench": BENCH_COMMAND,
+    "remedies": BENCH_COMMAND,
+    "profiles": PROFILE_COMMAND,
 }
 
 

@@ -117,7 +117,12 @@ def remedies_markdown(table: pd.DataFrame, rounds: int = 1) -> str:
             + (f"; load average (1 min) as the runs started: {load.min():.1f} to {load.max():.1f}" if len(load) else "")
             + ".\n\n"
         )
-    shown = pd.DataFrame(
+    return header + shown(table).to_markdown(index=False, disable_numparse=True) + "\n"
+
+
+def shown(table: pd.DataFrame) -> pd.DataFrame:
+    """`remedies_table` as a person reads it: its columns formatted, in the order results/remedies.md shows them."""
+    return pd.DataFrame(
         {
             "n": table["n"].map(lambda n: f"{n:,}"),
             "slow run": table["slow run"],
@@ -131,7 +136,6 @@ def remedies_markdown(table: pd.DataFrame, rounds: int = 1) -> str:
             "status": table["status"],
         }
     )
-    return header + shown.to_markdown(index=False, disable_numparse=True) + "\n"
 
 
 def fmt(column: pd.Series | None, spec: str, suffix: str = "") -> pd.Series | str:
