@@ -1,12 +1,14 @@
 """From config to runs: overrides merge, unknown names and inconsistent values are named."""
 
 import copy
+import dataclasses
 
 import pytest
 import yaml
 from conftest import ROOT
 
 from tale_of_two.config import ConfigError, declared_variants, resolve_bench_runs, resolve_runs
+from tale_of_two.fit.harness import Settings
 
 DEFAULT = yaml.safe_load((ROOT / "config/config.yaml").read_text())
 
@@ -56,8 +58,9 @@ def test_article_dataset_settings():
 
 
 def test_null_overrides_mean_the_defaults():
+    # config/config.yaml sets no training key: every default is Settings' (the one place defaults live).
     runs = resolve_runs(config(runs={"torch": {"scratch": None}}))
-    assert runs[("torch", "scratch")] == DEFAULT["training"]
+    assert runs[("torch", "scratch")] == dataclasses.asdict(Settings()) | DEFAULT["training"]
 
 
 def test_unknown_framework_is_named_with_the_known_ones():

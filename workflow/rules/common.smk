@@ -3,24 +3,28 @@ import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "lib"))
 from tale_of_two.config import (  # noqa: E402
+    ConfigError,
+    check_config,
     framework_files,
     put_interpreter_first_on_path,
-    resolve_bench_jobs,
-    resolve_runs,
 )
 from tale_of_two.analysis.then_vs_now import (
     interpreter,
     missing_interpreter_message,
-    resolve_then,
 )  # noqa: E402
 
-validate(config, "../schemas/config.schema.yaml")
-RUNS = resolve_runs(config)
-BENCH_JOBS = resolve_bench_jobs(config)
+# Types and ranges (the schema), then every check across keys; the schema's defaults are filled in.
+try:
+    RESOLVED = check_config(config)
+except ConfigError as error:
+    raise WorkflowError(f"config: {error}") from None
+DATASET = RESOLVED.dataset  # every DatasetSpec field
+TRAINING = RESOLVED.training  # every Settings field: a run that overrides nothing
+RUNS = RESOLVED.runs
+BENCH_JOBS = RESOLVED.bench_jobs
 
 FRAMEWORKS = sorted({framework for framework, _ in RUNS} | {key[-1] for key in BENCH_JOBS})
 VARIANTS = sorted({variant for _, variant in RUNS})
@@ -72,7 +76,7 @@ def gpus_requested(wildcards):
 
 # --- Then and now (workflow/rules/then.smk): the `then:` runs in the 2020 era and today's ---
 THEN = config.get("then") or {}
-THEN_RUNS = resolve_then(config, RUNS)
+THEN_RUNS = RESOLVED.then_runs
 THEN_PYTHON = interpreter(THEN.get("python", ".venv-then/bin/python"), workflow.basedir)
 ERAS = ["then", "now"]
 ERA_RESULTS = [

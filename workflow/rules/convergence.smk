@@ -28,6 +28,6 @@ rule time_to_solution:
         # The one timing slot (profiles/default): no job runs beside a timed training job.
         timing_slot=1,
     params:
-        config_note=lambda wildcards: f"lr {config['training']['lr']}, {config['training']['epochs']} epochs by default",
+        config_note=lambda wildcards: f"lr {TRAINING['lr']}, {TRAINING['epochs']} epochs by default",
     script:
         "../scripts/time_to_solution.py"

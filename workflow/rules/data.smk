@@ -16,7 +16,7 @@ rule dataset:
         # The one timing slot (profiles/default): no job runs beside a timed training job.
         timing_slot=1,
     params:
-        spec=config["dataset"],
+        spec=DATASET,
         lad=True,
     script:
         "../scripts/make_dataset.py"

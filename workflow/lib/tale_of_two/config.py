@@ -1,20 +1,165 @@
-"""Resolving the config: from a validated config to the runs and their effective settings.
+"""Checking and resolving the config: from the config file to the runs and their effective settings.
 
-The JSON schema checks types and ranges key by key; this checks what a schema cannot:
-that each framework and variant exists, and rules that tie keys together.
+`check_config` is what Snakemake runs before any job starts (workflow/rules/common.smk), and what the
+config fuzzer (tests/test_faults_config.py) calls: a config is either rejected with a `ConfigError` whose
+message names the key, or resolved to complete, valid settings for every run.
+
+The JSON schema checks types and ranges key by key. Defaults come from the code, one place each:
+`Settings` (fit/harness.py) for every training key, `DatasetSpec` (fit/data.py) for the data. Every
+check that ties keys together, or that a schema cannot express, is here.
 """
 
 from __future__ import annotations
 
 import ast
+import dataclasses
+import math
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
+import jsonschema
+import yaml
+
+from tale_of_two.fit.data import DatasetSpec
+from tale_of_two.fit.harness import Settings
+
 FRAMEWORKS_DIR = Path(__file__).resolve().parent / "fit" / "frameworks"
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
+# Every framework trains in float32: a number the data or the initial draw holds must fit in it.
+FLOAT32_MAX = 3.4028234663852886e38
+# y = w x + b + noise: the noise's bound is taken at 10 standard deviations (a normal draw beyond it: p < 2e-23).
+NOISE_BOUND_SIGMAS = 10
 
 
 class ConfigError(ValueError):
     """A config value the workflow cannot run with; the message names the key."""
+
+
+class ThenConfigError(ConfigError):
+    """A `then:` config value the workflow cannot run with; the message names the key."""
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """What a checked config resolves to: complete settings for everything the workflow runs."""
+
+    dataset: dict  # every DatasetSpec field
+    training: dict  # every Settings field: the settings of a run that overrides nothing
+    runs: dict[tuple[str, str], dict]  # (framework, variant) -> settings
+    bench_jobs: dict[tuple[int, str, str], dict]  # (n, mode, framework) -> {variant: settings}
+    then_runs: dict[tuple[str, str], dict]  # (framework, variant) -> settings in both eras
+
+
+def check_config(
+    config, schema_path: Path = SCHEMA_PATH, frameworks_dir: Path = FRAMEWORKS_DIR, set_defaults: bool = True
+) -> Resolved:
+    """Check `config` (a dict as Snakemake loaded it) and resolve it, or raise a `ConfigError` naming the key.
+
+    With `set_defaults`, the schema's defaults (outside `training` and `dataset`) are written into `config`,
+    as `snakemake.utils.validate` does.
+    """
+    if not isinstance(config, dict):
+        raise ConfigError(f"config: must be a mapping of keys to values; got {type(config).__name__}")
+    check_keys_and_numbers(config)
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    check_schema(config, schema)
+    if set_defaults:  # the same check again (passed), for its side effect: the schema's defaults filled in
+        import snakemake.utils
+
+        snakemake.utils.validate(config, str(schema_path))
+    runs = resolve_runs(config, frameworks_dir)
+    return Resolved(
+        dataset=resolve_dataset(config),
+        training=resolve_training(config),
+        runs=runs,
+        bench_jobs=resolve_bench_jobs(config, frameworks_dir),
+        then_runs=resolve_then(config, runs),
+    )
+
+
+def dotted(path) -> str:
+    """`['runs', 'torch', 'scratch', 'lr']` as `runs.torch.scratch.lr`; list indices as `[i]`."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "config"
+
+
+def check_keys_and_numbers(node, path: tuple = ()) -> None:
+    """Every mapping key a string (YAML reads `1:`, `on:` or `null:` as other types), every number finite."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if not isinstance(key, str):
+                raise ConfigError(f"{dotted(path)}: key {key!r} ({type(key).__name__}) must be a string")
+            check_keys_and_numbers(value, (*path, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            check_keys_and_numbers(value, (*path, index))
+    elif isinstance(node, float) and not math.isfinite(node):
+        raise ConfigError(f"{dotted(path)}: {node} is not a finite number")
+
+
+def _strict_validator(schema: dict):
+    """The schema's own draft, except that `integer` means an int: JSON Schema also takes 2.0, and
+    `range(2.0)` does not."""
+    base = jsonschema.validators.validator_for(schema)
+    checker = base.TYPE_CHECKER.redefine(
+        "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool)
+    )
+    return jsonschema.validators.extend(base, type_checker=checker)(schema)
+
+
+def check_schema(config: dict, schema: dict) -> None:
+    """Types and ranges, key by key; the message names the key as a path and as Snakemake's validate does."""
+    error = jsonschema.exceptions.best_match(_strict_validator(schema).iter_errors(config))
+    if error is not None:
+        where = "".join(f"[{part!r}]" for part in error.absolute_path)
+        raise ConfigError(f"{dotted(error.absolute_path)}: {error.message} (On instance{where})")
+
+
+def resolve_dataset(config: dict, key: str = "dataset") -> dict:
+    """The data recipe: `DatasetSpec`'s defaults under the config's `dataset`, checked."""
+    dataset = {**dataclasses.asdict(DatasetSpec()), **config["dataset"]}
+    if dataset["x_low"] >= dataset["x_high"]:
+        raise ConfigError(f"{key}.x_low ({dataset['x_low']}) must be below {key}.x_high ({dataset['x_high']})")
+    reach = max(abs(dataset["x_low"]), abs(dataset["x_high"]))
+    bound = abs(dataset["w_true"]) * reach + abs(dataset["b_true"]) + NOISE_BOUND_SIGMAS * dataset["noise_std"]
+    if not bound <= FLOAT32_MAX or not reach <= FLOAT32_MAX:
+        raise ConfigError(
+            f"{key}: x_low, x_high, w_true, b_true and noise_std give |x| up to {reach:.3g} and |y| up to "
+            f"{bound:.3g}, beyond float32's range ({FLOAT32_MAX:.3g}), which every framework trains in"
+        )
+    return dataset
+
+
+def resolve_training(config: dict) -> dict:
+    """The settings of a run that overrides nothing: `Settings`' defaults under the config's `training`."""
+    return {**dataclasses.asdict(Settings()), **(config.get("training") or {})}
+
+
+def check_settings(settings: dict, n: int, key: str, framework: str, frameworks_dir: Path = FRAMEWORKS_DIR) -> None:
+    """The checks that tie a run's settings to each other, to the data and to its framework."""
+    batch_size = settings["batch_size"]
+    if batch_size is not None and batch_size > n:
+        raise ConfigError(f"{key}: batch_size {batch_size} is larger than dataset.n = {n}")
+    if settings["init_low"] >= settings["init_high"]:
+        raise ConfigError(f"{key}: init_low ({settings['init_low']}) must be below init_high ({settings['init_high']})")
+    if not max(abs(settings["init_low"]), abs(settings["init_high"])) <= FLOAT32_MAX:
+        raise ConfigError(
+            f"{key}: init_low ({settings['init_low']}) and init_high ({settings['init_high']}) must lie within "
+            f"float32's range ({FLOAT32_MAX:.3g}): w and b start as float32"
+        )
+    if settings["warmup_epochs"] >= settings["epochs"]:
+        raise ConfigError(
+            f"{key}: warmup_epochs ({settings['warmup_epochs']}) must be below epochs ({settings['epochs']}), "
+            "or no epoch is left to time"
+        )
+    if not settings["deterministic"] and not has_nondeterministic_mode(framework, frameworks_dir):
+        raise ConfigError(
+            f"{key}: deterministic: false, but framework {framework!r} has no non-deterministic mode "
+            "(its `configure` takes no `deterministic`)"
+        )
 
 
 def available_frameworks(frameworks_dir: Path = FRAMEWORKS_DIR) -> list[str]:
@@ -65,11 +210,34 @@ def declared_variants(framework: str, frameworks_dir: Path = FRAMEWORKS_DIR) -> 
     return sorted(variant_classes(framework, frameworks_dir))
 
 
+def has_nondeterministic_mode(framework: str, frameworks_dir: Path = FRAMEWORKS_DIR) -> bool:
+    """Whether the framework's `configure` takes `deterministic` (what the harness asks it), read without importing:
+    a `def configure` in its module, or one it imports under that name from another framework module."""
+    module, function = framework, "configure"
+    for _ in range(len(available_frameworks(frameworks_dir)) + 8):  # at most one hop per module
+        path = frameworks_dir / f"{module}.py"
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef) and node.name == function:
+                return "deterministic" in [arg.arg for arg in node.args.args + node.args.kwonlyargs]
+        imported = [
+            (node.module.rsplit(".", 1)[1], alias.name)
+            for node in tree.body
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("tale_of_two.fit.frameworks.")
+            for alias in node.names
+            if (alias.asname or alias.name) == function
+        ]
+        if not imported:
+            return False
+        module, function = imported[0]
+    return False
+
+
 def resolve_runs(config: dict, frameworks_dir: Path = FRAMEWORKS_DIR) -> dict[tuple[str, str], dict]:
-    """{(framework, variant): effective training settings}, in config order."""
-    dataset = config["dataset"]
-    if dataset["x_low"] >= dataset["x_high"]:
-        raise ConfigError(f"dataset.x_low ({dataset['x_low']}) must be below dataset.x_high ({dataset['x_high']})")
+    """{(framework, variant): effective training settings}, in config order: `Settings`' defaults, then the
+    config's `training`, then the run's overrides."""
+    n = resolve_dataset(config)["n"]
+    training = resolve_training(config)
     runs = {}
     for framework, variants in config["runs"].items():
         known = declared_variants(framework, frameworks_dir)
@@ -79,21 +247,34 @@ def resolve_runs(config: dict, frameworks_dir: Path = FRAMEWORKS_DIR) -> dict[tu
                 raise ConfigError(
                     f"{key}: unknown variant {variant!r} for framework {framework!r}; known: {', '.join(known)}"
                 )
-            settings = {**config["training"], **(overrides or {})}
-            batch_size = settings["batch_size"]
-            if batch_size is not None and batch_size > dataset["n"]:
-                raise ConfigError(f"{key}: batch_size {batch_size} is larger than dataset.n = {dataset['n']}")
-            if settings["init_low"] >= settings["init_high"]:
-                raise ConfigError(
-                    f"{key}: init_low ({settings['init_low']}) must be below init_high ({settings['init_high']})"
-                )
-            if settings["warmup_epochs"] >= settings["epochs"]:
-                raise ConfigError(
-                    f"{key}: warmup_epochs ({settings['warmup_epochs']}) must be below epochs ({settings['epochs']}), "
-                    "or no epoch is left to time"
-                )
+            settings = {**training, **(overrides or {})}
+            check_settings(settings, n, key, framework, frameworks_dir)
             runs[(framework, variant)] = settings
     return runs
+
+
+def resolve_then(config: dict, runs: dict) -> dict[tuple[str, str], dict]:
+    """{(framework, variant): settings} of the runs that also run in 2020, from `then:`.
+
+    Each is a run of `runs:` (given here resolved, as {(framework, variant): settings}), with
+    `then.training` applied on top; both eras run with these settings, checked as any run's are.
+    """
+    then = config.get("then") or {}
+    overrides = then.get("training") or {}
+    n = resolve_dataset(config)["n"]
+    resolved = {}
+    for index, run in enumerate(then.get("runs") or []):
+        framework, _, variant = run.partition("/")
+        if (framework, variant) not in runs:
+            known = ", ".join(f"{f}/{v}" for f, v in runs)
+            raise ThenConfigError(f"then.runs[{index}]: {run!r} is not a run of `runs:`; known: {known}")
+        settings = {**runs[(framework, variant)], **overrides}
+        try:
+            check_settings(settings, n, f"then.runs[{index}] ({run})", framework)
+        except ConfigError as error:
+            raise ThenConfigError(f"{error} once then.training is applied") from None
+        resolved[(framework, variant)] = settings
+    return resolved
 
 
 def put_interpreter_first_on_path(interpreter: str) -> None:
@@ -111,7 +292,7 @@ def resolve_bench_runs(config: dict, frameworks_dir: Path = FRAMEWORKS_DIR) -> d
     for n in bench["sizes"]:
         sized = {
             "dataset": {**config["dataset"], "n": n},
-            "training": {**config["training"], **bench.get("training", {})},
+            "training": {**(config.get("training") or {}), **(bench.get("training") or {})},
             "runs": bench["runs"],
         }
         try:
