@@ -12,7 +12,9 @@ check that ties keys together, or that a schema cannot express, is here.
 from __future__ import annotations
 
 import ast
+import copy
 import dataclasses
+import functools
 import math
 import os
 from dataclasses import dataclass
@@ -28,6 +30,7 @@ FRAMEWORKS_DIR = Path(__file__).resolve().parent / "fit" / "frameworks"
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
 # Every framework trains in float32: a number the data or the initial draw holds must fit in it.
 FLOAT32_MAX = 3.4028234663852886e38
+FLOAT32_TINY = 1.401298464324817e-45  # the smallest positive float32 (subnormal)
 # y = w x + b + noise: the noise's bound is taken at 10 standard deviations (a normal draw beyond it: p < 2e-23).
 NOISE_BOUND_SIGMAS = 10
 
@@ -51,23 +54,16 @@ class Resolved:
     then_runs: dict[tuple[str, str], dict]  # (framework, variant) -> settings in both eras
 
 
-def check_config(
-    config, schema_path: Path = SCHEMA_PATH, frameworks_dir: Path = FRAMEWORKS_DIR, set_defaults: bool = True
-) -> Resolved:
+def check_config(config, schema_path: Path = SCHEMA_PATH, frameworks_dir: Path = FRAMEWORKS_DIR) -> Resolved:
     """Check `config` (a dict as Snakemake loaded it) and resolve it, or raise a `ConfigError` naming the key.
 
-    With `set_defaults`, the schema's defaults (outside `training` and `dataset`) are written into `config`,
-    as `snakemake.utils.validate` does.
+    The schema's defaults (outside `training` and `dataset`, whose defaults are the code's) are written into
+    `config` where a key is missing, as `snakemake.utils.validate` does.
     """
     if not isinstance(config, dict):
         raise ConfigError(f"config: must be a mapping of keys to values; got {type(config).__name__}")
     check_keys_and_numbers(config)
-    schema = yaml.safe_load(Path(schema_path).read_text())
-    check_schema(config, schema)
-    if set_defaults:  # the same check again (passed), for its side effect: the schema's defaults filled in
-        import snakemake.utils
-
-        snakemake.utils.validate(config, str(schema_path))
+    check_schema(config, schema_path)
     runs = resolve_runs(config, frameworks_dir)
     return Resolved(
         dataset=resolve_dataset(config),
@@ -100,22 +96,46 @@ def check_keys_and_numbers(node, path: tuple = ()) -> None:
         raise ConfigError(f"{dotted(path)}: {node} is not a finite number")
 
 
-def _strict_validator(schema: dict):
-    """The schema's own draft, except that `integer` means an int: JSON Schema also takes 2.0, and
-    `range(2.0)` does not."""
+@functools.lru_cache(maxsize=8)
+def _validator(schema_path: str, mtime_ns: int):
+    """The schema's own draft, except that `integer` means an int (JSON Schema also takes 2.0, and `range(2.0)`
+    does not), and that a missing key with a `default` gets it (as `snakemake.utils.validate` does)."""
+    schema = yaml.safe_load(Path(schema_path).read_text())
     base = jsonschema.validators.validator_for(schema)
     checker = base.TYPE_CHECKER.redefine(
         "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool)
     )
-    return jsonschema.validators.extend(base, type_checker=checker)(schema)
+    check_properties = base.VALIDATORS["properties"]
+
+    def properties_with_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for name, subschema in properties.items():
+                if "default" in subschema and name not in instance:
+                    instance[name] = copy.deepcopy(subschema["default"])
+        yield from check_properties(validator, properties, instance, schema)
+
+    extended = jsonschema.validators.extend(base, {"properties": properties_with_defaults}, type_checker=checker)
+    return extended(schema)
 
 
-def check_schema(config: dict, schema: dict) -> None:
+def check_schema(config: dict, schema_path: Path = SCHEMA_PATH) -> None:
     """Types and ranges, key by key; the message names the key as a path and as Snakemake's validate does."""
-    error = jsonschema.exceptions.best_match(_strict_validator(schema).iter_errors(config))
+    path = Path(schema_path)
+    validator = _validator(str(path), path.stat().st_mtime_ns)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(config))
     if error is not None:
         where = "".join(f"[{part!r}]" for part in error.absolute_path)
         raise ConfigError(f"{dotted(error.absolute_path)}: {error.message} (On instance{where})")
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(path: str, mtime_ns: int) -> ast.Module:
+    return ast.parse(Path(path).read_text(), filename=path)
+
+
+def parse_module(path: Path) -> ast.Module:
+    """A framework module's syntax tree, parsed once per version of the file (the config is checked often)."""
+    return _parsed(str(path), path.stat().st_mtime_ns)
 
 
 def resolve_dataset(config: dict, key: str = "dataset") -> dict:
@@ -140,6 +160,10 @@ def resolve_training(config: dict) -> dict:
 
 def check_settings(settings: dict, n: int, key: str, framework: str, frameworks_dir: Path = FRAMEWORKS_DIR) -> None:
     """The checks that tie a run's settings to each other, to the data and to its framework."""
+    if not FLOAT32_TINY <= settings["lr"] <= FLOAT32_MAX:
+        raise ConfigError(
+            f"{key}: lr {settings['lr']} is 0 or infinite in float32, the precision every framework steps in"
+        )
     batch_size = settings["batch_size"]
     if batch_size is not None and batch_size > n:
         raise ConfigError(f"{key}: batch_size {batch_size} is larger than dataset.n = {n}")
@@ -173,7 +197,7 @@ def variant_classes(framework: str, frameworks_dir: Path = FRAMEWORKS_DIR) -> di
     if framework.startswith("_") or not module.is_file():
         known = available_frameworks(frameworks_dir)
         raise ConfigError(f"runs.{framework}: unknown framework {framework!r}; known: {', '.join(known)}")
-    for node in ast.parse(module.read_text(), filename=str(module)).body:
+    for node in parse_module(module).body:
         if (
             isinstance(node, ast.Assign)
             and any(isinstance(t, ast.Name) and t.id == "VARIANTS" for t in node.targets)
@@ -197,7 +221,7 @@ def framework_files(framework: str, frameworks_dir: Path = FRAMEWORKS_DIR) -> li
         if path in found:
             continue
         found.append(path)
-        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        for node in ast.walk(parse_module(path)):
             if isinstance(node, ast.ImportFrom) and node.module == "tale_of_two.fit.frameworks":
                 queue += [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("tale_of_two.fit.frameworks."):
@@ -216,7 +240,7 @@ def has_nondeterministic_mode(framework: str, frameworks_dir: Path = FRAMEWORKS_
     module, function = framework, "configure"
     for _ in range(len(available_frameworks(frameworks_dir)) + 8):  # at most one hop per module
         path = frameworks_dir / f"{module}.py"
-        tree = ast.parse(path.read_text(), filename=str(path))
+        tree = parse_module(path)
         for node in tree.body:
             if isinstance(node, ast.FunctionDef) and node.name == function:
                 return "deterministic" in [arg.arg for arg in node.args.args + node.args.kwonlyargs]
