@@ -8,9 +8,9 @@ sys.stderr = open(snakemake.log[0], "w")
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "lib"))
 
 from tale_of_two.analysis.summary import equivalence, equivalence_markdown, load_result, summarize, to_html, to_markdown  # noqa: E402
-from tale_of_two.fit.data import atomic_write_bytes, load  # noqa: E402
+from tale_of_two.fit.data import atomic_write_bytes, load, load_metadata  # noqa: E402
 
-metadata = json.loads(Path(snakemake.input.metadata).read_text())
+metadata = load_metadata(snakemake.input.metadata)
 arrays = load(snakemake.input.arrays, expected_sha256=metadata["sha256"])
 schema = json.loads(Path(snakemake.input.result_schema).read_text())
 results = [load_result(path, schema, metadata["sha256"]) for path in snakemake.input.runs]

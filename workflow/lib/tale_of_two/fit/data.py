@@ -86,9 +86,62 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         raise
 
 
+# Every JSON document the pipeline writes ends with the sha256 of the rest: a file that changed after it was
+# written (a flipped bit, a spliced copy) is named as such, where it would otherwise still parse and pass its
+# schema with a wrong number in it. Documents without it (made by hand) are read as they are.
+SEAL = "content_sha256"
+
+
+def content_sha256(document: dict) -> str:
+    """Digest of a document's content: its canonical JSON (sorted keys, no spaces), without its own seal."""
+    content = {key: value for key, value in document.items() if key != SEAL}
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), allow_nan=False, ensure_ascii=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def sealed(document: dict) -> dict:
+    """The document with its seal last (a document read back and changed is sealed again)."""
+    content = {key: value for key, value in document.items() if key != SEAL}
+    return {**content, SEAL: content_sha256(content)}
+
+
 def atomic_write_json(path: str | os.PathLike, document: dict) -> None:
-    text = json.dumps(document, indent=2, sort_keys=False, allow_nan=False) + "\n"
+    text = json.dumps(sealed(document), indent=2, sort_keys=False, allow_nan=False) + "\n"
     atomic_write_bytes(path, text.encode())
+
+
+def read_json(path: str | os.PathLike, error: type = DatasetError, check_seal: bool = True) -> dict:
+    """A JSON object from a file, or `error` naming the file and what is wrong with it."""
+    path = Path(path)
+    try:
+        document = json.loads(path.read_bytes().decode("utf-8"))
+    except FileNotFoundError:
+        raise error(f"{path}: file not found") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as problem:  # JSONDecodeError is a ValueError
+        raise error(f"{path}: not valid JSON ({type(problem).__name__}: {problem})") from None
+    if not isinstance(document, dict):
+        raise error(f"{path}: not a JSON object (a {type(document).__name__})")
+    if check_seal:
+        check_sealed(document, path, error)
+    return document
+
+
+def check_sealed(document: dict, path, error: type = DatasetError) -> None:
+    """A sealed document whose content no longer matches its seal changed after it was written."""
+    if SEAL in document and document[SEAL] != content_sha256(document):
+        raise error(
+            f"{path}: content does not match its {SEAL} ({str(document[SEAL])[:12]}...): the file changed "
+            "after it was written; rerun the job that makes it"
+        )
+
+
+def load_metadata(path: str | os.PathLike) -> dict:
+    """The dataset's metadata (dataset.json), checked: readable, unchanged since written, with its checksum."""
+    metadata = read_json(path, DatasetError)
+    sha = metadata.get("sha256")
+    if not (isinstance(sha, str) and len(sha) == 64) or not isinstance(metadata.get("spec"), dict):
+        raise DatasetError(f"{path}: not dataset metadata: needs `sha256` (64 hex digits) and `spec`")
+    return metadata
 
 
 def save_npz(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None:

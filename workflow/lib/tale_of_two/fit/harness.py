@@ -32,7 +32,6 @@ import dataclasses
 import datetime
 import importlib
 import inspect
-import json
 import math
 import os
 import platform
@@ -471,8 +470,7 @@ def train_interleaved(framework: str, runs: dict[str, Settings], dataset_path: s
 
 
 def load_checked(dataset_path: str, metadata_path: str) -> tuple[dict, dict]:
-    with open(metadata_path) as handle:
-        metadata = json.load(handle)
+    metadata = data.load_metadata(metadata_path)
     return metadata, data.load(dataset_path, expected_sha256=metadata["sha256"])
 
 
