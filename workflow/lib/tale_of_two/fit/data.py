@@ -6,6 +6,7 @@ official framework images.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -71,18 +72,34 @@ def _readable(tmp: str) -> None:
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write beside the target, then rename: a reader never sees half a file."""
+    with _atomic(path) as handle:
+        handle.write(data)
+
+
+@contextlib.contextmanager
+def _atomic(path: str | os.PathLike):
+    """A file handle whose content replaces `path` when the block ends, and only then, all of it or nothing.
+
+    A write that fails (a full disk, a quota) removes its temporary file, leaves `path` as it was, and
+    raises an OSError that names `path`: "No space left on device" alone does not say which output failed.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as error:
+        raise OSError(error.errno, f"{path}: could not start writing ({error.strerror or error})") from error
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         _readable(tmp)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as error:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise OSError(error.errno, f"{path}: not written ({error.strerror or error}); left as it was") from error
         raise
 
 
@@ -145,18 +162,8 @@ def load_metadata(path: str | os.PathLike) -> dict:
 
 
 def save_npz(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        with open(tmp, "wb") as handle:
-            np.savez(handle, **{name: arrays[name] for name in ARRAY_NAMES})
-        _readable(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with _atomic(path) as handle:
+        np.savez(handle, **{name: arrays[name] for name in ARRAY_NAMES})
 
 
 def load(path: str | os.PathLike, expected_sha256: str | None = None) -> dict[str, np.ndarray]:
