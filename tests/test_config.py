@@ -7,7 +7,8 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from tale_of_two.config import ConfigError, declared_variants, resolve_bench_runs, resolve_runs
+from tale_of_two.config import ConfigError, check_config, declared_variants, resolve_bench_runs, resolve_runs
+from tale_of_two.fit.data import DatasetSpec
 from tale_of_two.fit.harness import Settings
 
 DEFAULT = yaml.safe_load((ROOT / "config/config.yaml").read_text())
@@ -113,3 +114,36 @@ def test_bench_size_smaller_than_a_batch_is_named():
     cfg = config(bench__sizes=[10, 1000], bench__training={"batch_size": 100, "epochs": 20, "warmup_epochs": 2})
     with pytest.raises(ConfigError, match=r"bench \(n = 10\): runs\.numpy\.scratch: batch_size 100 is larger"):
         resolve_bench_runs(cfg)
+
+
+@pytest.mark.parametrize(
+    "changes,message",
+    [
+        # Each of these was accepted before check_config, and failed later, inside a job (or gave NaN data).
+        ({"dataset__x_low": float("nan")}, r"^dataset\.x_low: nan is not a finite number$"),
+        ({"training__lr": float("inf")}, r"^training\.lr: inf is not a finite number$"),
+        ({"training__epochs": 2.0}, r"^training\.epochs: 2\.0 is not of type 'integer'"),
+        ({"bench__rounds": 2.0}, r"^bench\.rounds: 2\.0 is not of type 'integer'"),
+        ({"runs": {1: {"scratch": {}}}}, r"^runs: key 1 \(int\) must be a string$"),
+        ({"then__training": {"batch_size": 500}}, r"^then\.runs\[0\] \(torch/scratch\): batch_size 500 is larger"),
+        ({"runs": {"numpy": {"scratch": {"deterministic": False}}}}, r"^runs\.numpy\.scratch: deterministic: false"),
+        ({"bench__nondeterministic": {"numpy": {"scratch": {}}}}, r"^bench \(n = 1000\): runs\.numpy\.scratch: det"),
+        ({"dataset__x_high": 1e300}, r"^dataset: x_low, x_high, .* beyond float32's range"),
+        ({"training__init_high": 1e39}, r"^runs\.torch\.scratch: init_low \(-0\.1\) and init_high \(1e\+39\) must lie"),
+        ({"training__lr": 1e-320}, r"^runs\.torch\.scratch: lr 1e-320 is 0 or infinite in float32"),
+        ({"training__seed": 2**32}, r"^training\.seed: 4294967296 is greater than the maximum of 4294967295"),
+    ],
+)
+def test_values_a_job_could_not_run_with_are_named_before_any_job(changes, message):
+    with pytest.raises(ConfigError, match=message):
+        check_config(config(**changes))
+
+
+def test_check_config_resolves_every_default_from_the_code():
+    cfg = config()
+    del cfg["profile"], cfg["bench"]["rounds"]
+    resolved = check_config(cfg)
+    assert resolved.training == dataclasses.asdict(Settings())  # config/config.yaml sets no training key
+    assert resolved.dataset == dataclasses.asdict(DatasetSpec())  # and the article's data are DatasetSpec's
+    assert resolved.runs == resolve_runs(DEFAULT) and resolved.then_runs[("torch", "layers")]["epochs"] == 1500
+    assert cfg["profile"] == {"epochs": 20} and cfg["bench"]["rounds"] == 1  # the schema's own defaults, filled in

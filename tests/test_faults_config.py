@@ -48,6 +48,10 @@ NUMBERS = st.one_of(
     st.integers(),
     st.floats(allow_nan=True, allow_infinity=True),
 )
+SPECIAL = st.sampled_from([math.nan, math.inf, -math.inf, 1e39, -1e39, 1e300, 1e-320, -1, 0, 2.0, 2**32, 2**63, True])
+SETTING_NAMES = [field.name for field in dataclasses.fields(Settings)]
+SETTINGS_BLOCKS = [("training",), ("runs", "torch", "scratch"), ("runs", "numpy", "scratch"), ("bench", "training")]
+SETTINGS_BLOCKS += [("then", "training"), ("bench", "runs", "numpy", "scratch"), ("bench", "nondeterministic", "jax")]
 SCALARS = st.one_of(NUMBERS, st.booleans(), st.none(), st.text(max_size=8), NAMES)
 VALUES = st.one_of(
     SCALARS,
@@ -95,6 +99,8 @@ def mutated(draw):
         kind = draw(
             st.sampled_from(
                 ["drop", "add", "replace", "rename", "batch_above_n", "warmup_at_epochs", "then_unknown", "nest"]
+                + ["number"] * 3  # numbers are where most values are
+                + ["setting"] * 3  # and any training key, set where a run's settings come from
             )
         )
         if kind == "batch_above_n":
@@ -136,6 +142,13 @@ def mutated(draw):
             node[new] = node.pop(old)
             touched.append([old, new])
             continue
+        elif kind == "number":  # a number's place: NaN, infinite, huge, negative, integral float, bool, text
+            numeric = [p for p in tree if is_number(get(config, p))] or tree
+            path, value = draw(st.sampled_from(numeric)), draw(st.one_of(NUMBERS, NUMBERS, SCALARS))
+        elif kind == "setting":
+            where = draw(st.sampled_from(SETTINGS_BLOCKS))
+            path = (*where, draw(st.sampled_from(SETTING_NAMES)))
+            value = draw(st.one_of(SPECIAL, SPECIAL, NUMBERS, SCALARS))
         elif kind == "nest":  # a whole block of the wrong shape: a list, a scalar, null
             path, value = draw(st.sampled_from(tree)), draw(st.one_of(SCALARS, st.lists(SCALARS, max_size=2)))
         else:
@@ -176,6 +189,10 @@ def set_at(config, path, value) -> bool:
 
 
 # --- what an accepted config must resolve to -------------------------------------------------------------------
+
+
+def is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def is_int(value) -> bool:
@@ -288,7 +305,9 @@ def test_a_sample_through_the_real_command_line_stops_before_any_job(tmp_path_fa
     except ConfigError as error:
         expected = str(error)
     path = workdir / "fuzzed.yaml"
-    path.write_text(yaml.safe_dump(config, allow_unicode=True))
+    path.write_text(
+        yaml.safe_dump(config, allow_unicode=True, sort_keys=False)
+    )  # in order: the first error is the same
     args = ["--configfile", str(path), "--cores", "1"] + ([] if expected else ["-n"])
     done = snakemake(workdir, *args, check=False)
     output = done.stdout + done.stderr
