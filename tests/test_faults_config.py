@@ -57,8 +57,8 @@ VALUES = st.one_of(
     SCALARS,
     st.lists(SCALARS, max_size=3),
     st.dictionaries(st.text(max_size=6), SCALARS, max_size=2),
-    st.just({}),
-    st.just([]),
+    st.builds(dict),  # a new one each time: st.just({}) would hand out one dict, shared and changed
+    st.builds(list),
 )
 
 
@@ -175,7 +175,7 @@ def set_at(config, path, value) -> bool:
             node = node[part]
         else:
             return False
-    last = path[-1]
+    last, value = path[-1], copy.deepcopy(value)  # never one object in two places (or inside itself)
     if isinstance(node, dict):
         node[last] = value
     elif isinstance(node, list) and isinstance(last, int):
