@@ -1,6 +1,7 @@
 """From config to runs: overrides merge, unknown names and inconsistent values are named."""
 
 import copy
+import dataclasses
 
 import pytest
 import yaml
@@ -10,6 +11,7 @@ from tale_of_two.analysis.remedies import declared as declared_remedies
 from tale_of_two.config import (
     ConfigError,
     available_frameworks,
+    check_config,
     check_environment_files,
     declared_variants,
     resolve_bench_jobs,
@@ -17,6 +19,8 @@ from tale_of_two.config import (
     resolve_profile_runs,
     resolve_runs,
 )
+from tale_of_two.fit.data import DatasetSpec
+from tale_of_two.fit.harness import Settings
 
 DEFAULT = yaml.safe_load((ROOT / "config/config.yaml").read_text())
 
@@ -68,8 +72,9 @@ def test_article_dataset_settings():
 
 
 def test_null_overrides_mean_the_defaults():
+    # config/config.yaml sets no training key: every default is Settings' (the one place defaults live).
     runs = resolve_runs(config(runs={"torch": {"scratch": None}}))
-    assert runs[("torch", "scratch")] == DEFAULT["training"]
+    assert runs[("torch", "scratch")] == dataclasses.asdict(Settings()) | DEFAULT["training"]
 
 
 def test_unknown_framework_is_named_with_the_known_ones():
@@ -176,3 +181,37 @@ def test_profile_sizes_are_a_setting_and_need_a_bench_beyond_the_dataset_s_n():
     without_bench = {k: v for k, v in config(profile__sizes=[200, 5000]).items() if k != "bench"}
     with pytest.raises(ConfigError, match=r"profile.sizes: n = 5000 is not dataset.n and there is no bench"):
         resolve_profile_runs(without_bench)
+
+
+@pytest.mark.parametrize(
+    "changes,message",
+    [
+        # Each of these was accepted before check_config, and failed later, inside a job (or gave NaN data).
+        ({"dataset__x_low": float("nan")}, r"^dataset\.x_low: nan is not a finite number$"),
+        ({"training__lr": float("inf")}, r"^training\.lr: inf is not a finite number$"),
+        ({"training__epochs": 2.0}, r"^training\.epochs: 2\.0 is not of type 'integer'"),
+        ({"bench__rounds": 2.0}, r"^bench\.rounds: 2\.0 is not of type 'integer'"),
+        ({"runs": {1: {"scratch": {}}}}, r"^runs: key 1 \(int\) must be a string$"),
+        ({"then__training": {"batch_size": 500}}, r"^then\.runs\[0\] \(torch/scratch\): batch_size 500 is larger"),
+        ({"runs": {"numpy": {"scratch": {"deterministic": False}}}}, r"^runs\.numpy\.scratch: deterministic: false"),
+        ({"bench__nondeterministic": {"numpy": {"scratch": {}}}}, r"^bench \(n = 200\): runs\.numpy\.scratch: det"),
+        ({"dataset__x_high": 1e300}, r"^dataset: x_low, x_high, .* beyond float32's range"),
+        ({"training__init_high": 1e39}, r"^runs\.torch\.scratch: init_low \(-0\.1\) and init_high \(1e\+39\) must lie"),
+        ({"training__lr": 1e-320}, r"^runs\.torch\.scratch: lr 1e-320 is 0 or infinite in float32"),
+        ({"training__seed": 2**32}, r"^training\.seed: 4294967296 is greater than the maximum of 4294967295"),
+    ],
+)
+def test_values_a_job_could_not_run_with_are_named_before_any_job(changes, message):
+    with pytest.raises(ConfigError, match=message):
+        check_config(config(**changes))
+
+
+def test_check_config_resolves_every_default_from_the_code():
+    cfg = config()
+    del cfg["profile"], cfg["bench"]["rounds"]
+    resolved = check_config(cfg)
+    assert resolved.training == dataclasses.asdict(Settings())  # config/config.yaml sets no training key
+    assert resolved.dataset == dataclasses.asdict(DatasetSpec())  # and the article's data are DatasetSpec's
+    assert resolved.runs == resolve_runs(DEFAULT) and resolved.then_runs[("torch", "layers")]["epochs"] == 1500
+    # the schema's own defaults, filled in
+    assert cfg["profile"] == {"epochs": 20, "sizes": None} and cfg["bench"]["rounds"] == 1

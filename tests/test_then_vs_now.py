@@ -9,8 +9,7 @@ import yaml
 from conftest import ROOT, make_result
 
 from tale_of_two.analysis import then_vs_now
-from tale_of_two.analysis.then_vs_now import ThenConfigError, resolve_then
-from tale_of_two.config import resolve_runs
+from tale_of_two.config import ThenConfigError, resolve_runs, resolve_then
 
 DEFAULT = yaml.safe_load((ROOT / "config/config.yaml").read_text())
 SHA = "0" * 64

@@ -8,7 +8,7 @@ use rule dataset as bench_dataset with:
     log:
         "logs/bench/n{n}/dataset.log",
     params:
-        spec=lambda wildcards: {**config["dataset"], "n": int(wildcards.n)},
+        spec=lambda wildcards: {**DATASET, "n": int(wildcards.n)},
         lad=False,
 
 

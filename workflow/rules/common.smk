@@ -4,30 +4,31 @@ import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "lib"))
 from tale_of_two.config import (  # noqa: E402
-    check_environment_files,
+    ConfigError,
+    check_config,
     framework_files,
     put_interpreter_first_on_path,
-    resolve_bench_jobs,
-    resolve_profile_runs,
-    resolve_runs,
 )
 from tale_of_two.analysis.then_vs_now import (
     interpreter,
     missing_interpreter_message,
-    resolve_then,
 )  # noqa: E402
 
-validate(config, "../schemas/config.schema.yaml")
-RUNS = resolve_runs(config)
-BENCH_JOBS = resolve_bench_jobs(config)
-PROFILE_RUNS = resolve_profile_runs(config)
+# Types and ranges (the schema), then every check across keys; the schema's defaults are filled in.
+try:
+    RESOLVED = check_config(config)
+except ConfigError as error:
+    raise WorkflowError(f"config: {error}") from None
+DATASET = RESOLVED.dataset  # every DatasetSpec field
+TRAINING = RESOLVED.training  # every Settings field: a run that overrides nothing
+RUNS = RESOLVED.runs
+BENCH_JOBS = RESOLVED.bench_jobs
+PROFILE_RUNS = RESOLVED.profile_runs
 
 FRAMEWORKS = sorted({framework for framework, _ in RUNS} | {key[-1] for key in BENCH_JOBS})
-check_environment_files(FRAMEWORKS)
 VARIANTS = sorted({variant for _, variant in RUNS} | {variant for _, _, variant in PROFILE_RUNS})
 RUN_RESULTS = [f"results/runs/{framework}/{variant}.json" for framework, variant in RUNS]
 ANALYSIS_CONTAINER = config["containers"].get("analysis")
@@ -83,7 +84,7 @@ def gpus_requested(wildcards):
 
 # --- Then and now (workflow/rules/then.smk): the `then:` runs in the 2020 era and today's ---
 THEN = config.get("then") or {}
-THEN_RUNS = resolve_then(config, RUNS)
+THEN_RUNS = RESOLVED.then_runs
 THEN_PYTHON = interpreter(THEN.get("python", ".venv-then/bin/python"), workflow.basedir)
 ERAS = ["then", "now"]
 ERA_RESULTS = [

@@ -25,6 +25,6 @@ rule time_to_solution:
     container:
         ANALYSIS_CONTAINER
     params:
-        config_note=lambda wildcards: f"lr {config['training']['lr']}, {config['training']['epochs']} epochs by default",
+        config_note=lambda wildcards: f"lr {TRAINING['lr']}, {TRAINING['epochs']} epochs by default",
     script:
         "../scripts/time_to_solution.py"

@@ -13,7 +13,7 @@ rule dataset:
     container:
         ANALYSIS_CONTAINER
     params:
-        spec=config["dataset"],
+        spec=DATASET,
         lad=True,
     script:
         "../scripts/dataset.py"

@@ -1,21 +1,194 @@
-"""Resolving the config: from a validated config to the runs and their effective settings.
+"""Checking and resolving the config: from the config file to the runs and their effective settings.
 
-The JSON schema checks types and ranges key by key; this checks what a schema cannot:
-that each framework and variant exists, and rules that tie keys together.
+`check_config` is what Snakemake runs before any job starts (workflow/rules/common.smk), and what the
+config fuzzer (tests/test_faults_config.py) calls: a config is either rejected with a `ConfigError` whose
+message names the key, or resolved to complete, valid settings for every run.
+
+The JSON schema checks types and ranges key by key. Defaults come from the code, one place each:
+`Settings` (fit/harness.py) for every training key, `DatasetSpec` (fit/data.py) for the data. Every
+check that ties keys together, or that a schema cannot express, is here.
 """
 
 from __future__ import annotations
 
 import ast
+import copy
+import dataclasses
+import functools
+import math
 import os
+from dataclasses import dataclass
 from pathlib import Path
+
+import jsonschema
+import yaml
+
+from tale_of_two.fit.data import DatasetSpec
+from tale_of_two.fit.harness import Settings
 
 FRAMEWORKS_DIR = Path(__file__).resolve().parent / "fit" / "frameworks"
 ENVS_DIR = Path(__file__).resolve().parents[3] / "envs"
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
+# Every framework trains in float32: a number the data or the initial draw holds must fit in it.
+FLOAT32_MAX = 3.4028234663852886e38
+FLOAT32_TINY = 1.401298464324817e-45  # the smallest positive float32 (subnormal)
+# y = w x + b + noise: the noise's bound is taken at 10 standard deviations (a normal draw beyond it: p < 2e-23).
+NOISE_BOUND_SIGMAS = 10
 
 
 class ConfigError(ValueError):
     """A config value the workflow cannot run with; the message names the key."""
+
+
+class ThenConfigError(ConfigError):
+    """A `then:` config value the workflow cannot run with; the message names the key."""
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """What a checked config resolves to: complete settings for everything the workflow runs."""
+
+    dataset: dict  # every DatasetSpec field
+    training: dict  # every Settings field: the settings of a run that overrides nothing
+    runs: dict[tuple[str, str], dict]  # (framework, variant) -> settings
+    bench_jobs: dict[tuple[int, str, str], dict]  # (n, mode, framework) -> {variant: settings}
+    then_runs: dict[tuple[str, str], dict]  # (framework, variant) -> settings in both eras
+    profile_runs: dict[tuple[int, str, str], dict]  # (n, framework, variant) -> settings, for `snakemake profile`
+
+
+def check_config(config, schema_path: Path = SCHEMA_PATH, frameworks_dir: Path = FRAMEWORKS_DIR) -> Resolved:
+    """Check `config` (a dict as Snakemake loaded it) and resolve it, or raise a `ConfigError` naming the key.
+
+    The schema's defaults (outside `training` and `dataset`, whose defaults are the code's) are written into
+    `config` where a key is missing, as `snakemake.utils.validate` does.
+    """
+    if not isinstance(config, dict):
+        raise ConfigError(f"config: must be a mapping of keys to values; got {type(config).__name__}")
+    check_keys_and_numbers(config)
+    check_schema(config, schema_path)
+    runs = resolve_runs(config, frameworks_dir)
+    bench_jobs = resolve_bench_jobs(config, frameworks_dir)
+    check_environment_files(sorted({framework for framework, _ in runs} | {key[-1] for key in bench_jobs}))
+    return Resolved(
+        dataset=resolve_dataset(config),
+        training=resolve_training(config),
+        runs=runs,
+        bench_jobs=bench_jobs,
+        then_runs=resolve_then(config, runs),
+        profile_runs=resolve_profile_runs(config, frameworks_dir),
+    )
+
+
+def dotted(path) -> str:
+    """`['runs', 'torch', 'scratch', 'lr']` as `runs.torch.scratch.lr`; list indices as `[i]`."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "config"
+
+
+def check_keys_and_numbers(node, path: tuple = ()) -> None:
+    """Every mapping key a string (YAML reads `1:`, `on:` or `null:` as other types), every number finite."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if not isinstance(key, str):
+                raise ConfigError(f"{dotted(path)}: key {key!r} ({type(key).__name__}) must be a string")
+            check_keys_and_numbers(value, (*path, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            check_keys_and_numbers(value, (*path, index))
+    elif isinstance(node, float) and not math.isfinite(node):
+        raise ConfigError(f"{dotted(path)}: {node} is not a finite number")
+
+
+@functools.lru_cache(maxsize=8)
+def _validator(schema_path: str, mtime_ns: int):
+    """The schema's own draft, except that `integer` means an int (JSON Schema also takes 2.0, and `range(2.0)`
+    does not), and that a missing key with a `default` gets it (as `snakemake.utils.validate` does)."""
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    base = jsonschema.validators.validator_for(schema)
+    checker = base.TYPE_CHECKER.redefine(
+        "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool)
+    )
+    check_properties = base.VALIDATORS["properties"]
+
+    def properties_with_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for name, subschema in properties.items():
+                if "default" in subschema and name not in instance:
+                    instance[name] = copy.deepcopy(subschema["default"])
+        yield from check_properties(validator, properties, instance, schema)
+
+    extended = jsonschema.validators.extend(base, {"properties": properties_with_defaults}, type_checker=checker)
+    return extended(schema)
+
+
+def check_schema(config: dict, schema_path: Path = SCHEMA_PATH) -> None:
+    """Types and ranges, key by key; the message names the key as a path and as Snakemake's validate does."""
+    path = Path(schema_path)
+    validator = _validator(str(path), path.stat().st_mtime_ns)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(config))
+    if error is not None:
+        where = "".join(f"[{part!r}]" for part in error.absolute_path)
+        raise ConfigError(f"{dotted(error.absolute_path)}: {error.message} (On instance{where})")
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(path: str, mtime_ns: int) -> ast.Module:
+    return ast.parse(Path(path).read_text(), filename=path)
+
+
+def parse_module(path: Path) -> ast.Module:
+    """A framework module's syntax tree, parsed once per version of the file (the config is checked often)."""
+    return _parsed(str(path), path.stat().st_mtime_ns)
+
+
+def resolve_dataset(config: dict, key: str = "dataset") -> dict:
+    """The data recipe: `DatasetSpec`'s defaults under the config's `dataset`, checked."""
+    dataset = {**dataclasses.asdict(DatasetSpec()), **config["dataset"]}
+    if dataset["x_low"] >= dataset["x_high"]:
+        raise ConfigError(f"{key}.x_low ({dataset['x_low']}) must be below {key}.x_high ({dataset['x_high']})")
+    reach = max(abs(dataset["x_low"]), abs(dataset["x_high"]))
+    bound = abs(dataset["w_true"]) * reach + abs(dataset["b_true"]) + NOISE_BOUND_SIGMAS * dataset["noise_std"]
+    if not bound <= FLOAT32_MAX or not reach <= FLOAT32_MAX:
+        raise ConfigError(
+            f"{key}: x_low, x_high, w_true, b_true and noise_std give |x| up to {reach:.3g} and |y| up to "
+            f"{bound:.3g}, beyond float32's range ({FLOAT32_MAX:.3g}), which every framework trains in"
+        )
+    return dataset
+
+
+def resolve_training(config: dict) -> dict:
+    """The settings of a run that overrides nothing: `Settings`' defaults under the config's `training`."""
+    return {**dataclasses.asdict(Settings()), **(config.get("training") or {})}
+
+
+def check_settings(settings: dict, n: int, key: str, framework: str, frameworks_dir: Path = FRAMEWORKS_DIR) -> None:
+    """The checks that tie a run's settings to each other, to the data and to its framework."""
+    if not FLOAT32_TINY <= settings["lr"] <= FLOAT32_MAX:
+        raise ConfigError(
+            f"{key}: lr {settings['lr']} is 0 or infinite in float32, the precision every framework steps in"
+        )
+    batch_size = settings["batch_size"]
+    if batch_size is not None and batch_size > n:
+        raise ConfigError(f"{key}: batch_size {batch_size} is larger than dataset.n = {n}")
+    if settings["init_low"] >= settings["init_high"]:
+        raise ConfigError(f"{key}: init_low ({settings['init_low']}) must be below init_high ({settings['init_high']})")
+    if not max(abs(settings["init_low"]), abs(settings["init_high"])) <= FLOAT32_MAX:
+        raise ConfigError(
+            f"{key}: init_low ({settings['init_low']}) and init_high ({settings['init_high']}) must lie within "
+            f"float32's range ({FLOAT32_MAX:.3g}): w and b start as float32"
+        )
+    if settings["warmup_epochs"] >= settings["epochs"]:
+        raise ConfigError(
+            f"{key}: warmup_epochs ({settings['warmup_epochs']}) must be below epochs ({settings['epochs']}), "
+            "or no epoch is left to time"
+        )
+    if not settings["deterministic"] and not has_nondeterministic_mode(framework, frameworks_dir):
+        raise ConfigError(
+            f"{key}: deterministic: false, but framework {framework!r} has no non-deterministic mode "
+            "(its `configure` takes no `deterministic`)"
+        )
 
 
 def available_frameworks(frameworks_dir: Path = FRAMEWORKS_DIR) -> list[str]:
@@ -29,7 +202,7 @@ def variant_classes(framework: str, frameworks_dir: Path = FRAMEWORKS_DIR) -> di
     if framework.startswith("_") or not module.is_file():
         known = available_frameworks(frameworks_dir)
         raise ConfigError(f"runs.{framework}: unknown framework {framework!r}; known: {', '.join(known)}")
-    for node in ast.parse(module.read_text(), filename=str(module)).body:
+    for node in parse_module(module).body:
         if (
             isinstance(node, ast.Assign)
             and any(isinstance(t, ast.Name) and t.id == "VARIANTS" for t in node.targets)
@@ -53,7 +226,7 @@ def framework_files(framework: str, frameworks_dir: Path = FRAMEWORKS_DIR) -> li
         if path in found:
             continue
         found.append(path)
-        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        for node in ast.walk(parse_module(path)):
             if isinstance(node, ast.ImportFrom) and node.module == "tale_of_two.fit.frameworks":
                 queue += [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("tale_of_two.fit.frameworks."):
@@ -78,11 +251,34 @@ def declared_variants(framework: str, frameworks_dir: Path = FRAMEWORKS_DIR) -> 
     return sorted(variant_classes(framework, frameworks_dir))
 
 
+def has_nondeterministic_mode(framework: str, frameworks_dir: Path = FRAMEWORKS_DIR) -> bool:
+    """Whether the framework's `configure` takes `deterministic` (what the harness asks it), read without importing:
+    a `def configure` in its module, or one it imports under that name from another framework module."""
+    module, function = framework, "configure"
+    for _ in range(len(available_frameworks(frameworks_dir)) + 8):  # at most one hop per module
+        path = frameworks_dir / f"{module}.py"
+        tree = parse_module(path)
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef) and node.name == function:
+                return "deterministic" in [arg.arg for arg in node.args.args + node.args.kwonlyargs]
+        imported = [
+            (node.module.rsplit(".", 1)[1], alias.name)
+            for node in tree.body
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("tale_of_two.fit.frameworks.")
+            for alias in node.names
+            if (alias.asname or alias.name) == function
+        ]
+        if not imported:
+            return False
+        module, function = imported[0]
+    return False
+
+
 def resolve_runs(config: dict, frameworks_dir: Path = FRAMEWORKS_DIR) -> dict[tuple[str, str], dict]:
-    """{(framework, variant): effective training settings}, in config order."""
-    dataset = config["dataset"]
-    if dataset["x_low"] >= dataset["x_high"]:
-        raise ConfigError(f"dataset.x_low ({dataset['x_low']}) must be below dataset.x_high ({dataset['x_high']})")
+    """{(framework, variant): effective training settings}, in config order: `Settings`' defaults, then the
+    config's `training`, then the run's overrides."""
+    n = resolve_dataset(config)["n"]
+    training = resolve_training(config)
     runs = {}
     for framework, variants in config["runs"].items():
         known = declared_variants(framework, frameworks_dir)
@@ -92,21 +288,34 @@ def resolve_runs(config: dict, frameworks_dir: Path = FRAMEWORKS_DIR) -> dict[tu
                 raise ConfigError(
                     f"{key}: unknown variant {variant!r} for framework {framework!r}; known: {', '.join(known)}"
                 )
-            settings = {**config["training"], **(overrides or {})}
-            batch_size = settings["batch_size"]
-            if batch_size is not None and batch_size > dataset["n"]:
-                raise ConfigError(f"{key}: batch_size {batch_size} is larger than dataset.n = {dataset['n']}")
-            if settings["init_low"] >= settings["init_high"]:
-                raise ConfigError(
-                    f"{key}: init_low ({settings['init_low']}) must be below init_high ({settings['init_high']})"
-                )
-            if settings["warmup_epochs"] >= settings["epochs"]:
-                raise ConfigError(
-                    f"{key}: warmup_epochs ({settings['warmup_epochs']}) must be below epochs ({settings['epochs']}), "
-                    "or no epoch is left to time"
-                )
+            settings = {**training, **(overrides or {})}
+            check_settings(settings, n, key, framework, frameworks_dir)
             runs[(framework, variant)] = settings
     return runs
+
+
+def resolve_then(config: dict, runs: dict) -> dict[tuple[str, str], dict]:
+    """{(framework, variant): settings} of the runs that also run in 2020, from `then:`.
+
+    Each is a run of `runs:` (given here resolved, as {(framework, variant): settings}), with
+    `then.training` applied on top; both eras run with these settings, checked as any run's are.
+    """
+    then = config.get("then") or {}
+    overrides = then.get("training") or {}
+    n = resolve_dataset(config)["n"]
+    resolved = {}
+    for index, run in enumerate(then.get("runs") or []):
+        framework, _, variant = run.partition("/")
+        if (framework, variant) not in runs:
+            known = ", ".join(f"{f}/{v}" for f, v in runs)
+            raise ThenConfigError(f"then.runs[{index}]: {run!r} is not a run of `runs:`; known: {known}")
+        settings = {**runs[(framework, variant)], **overrides}
+        try:
+            check_settings(settings, n, f"then.runs[{index}] ({run})", framework)
+        except ConfigError as error:
+            raise ThenConfigError(f"{error} once then.training is applied") from None
+        resolved[(framework, variant)] = settings
+    return resolved
 
 
 def put_interpreter_first_on_path(interpreter: str) -> None:
@@ -123,8 +332,8 @@ def resolve_bench_runs(config: dict, frameworks_dir: Path = FRAMEWORKS_DIR) -> d
     runs = {}
     for n in bench["sizes"]:
         sized = {
-            "dataset": {**config["dataset"], "n": n},
-            "training": {**config["training"], **bench.get("training", {})},
+            "dataset": {**(config.get("dataset") or {}), "n": n},
+            "training": {**(config.get("training") or {}), **(bench.get("training") or {})},
             "runs": bench["runs"],
         }
         try:
@@ -185,7 +394,7 @@ def resolve_batch_jobs(config: dict, frameworks_dir: Path = FRAMEWORKS_DIR) -> d
     for batch_size in sizes:
         if batch_size is not None and batch_size > n:
             raise ConfigError(f"bench.batch_sizes: {batch_size} is larger than bench.batch_n = {n}")
-        training = {**config["training"], **bench.get("training", {}), "batch_size": batch_size}
+        training = {**(config.get("training") or {}), **(bench.get("training") or {}), "batch_size": batch_size}
         sized = {**config, "bench": {**bench, "sizes": [n], "training": training}}
         for (_, framework, variant), settings in resolve_bench_runs(sized, frameworks_dir).items():
             job = jobs.setdefault((n, batch_mode(batch_size), framework), {})
@@ -198,7 +407,7 @@ def profile_sizes(config: dict) -> list[int]:
     sizes = (config.get("profile") or {}).get("sizes")
     if sizes is None:
         bench_sizes = (config.get("bench") or {}).get("sizes") or []
-        sizes = [config["dataset"]["n"], *([max(bench_sizes)] if bench_sizes else [])]
+        sizes = [resolve_dataset(config)["n"], *([max(bench_sizes)] if bench_sizes else [])]
     return sorted(set(sizes))
 
 
@@ -211,7 +420,7 @@ def resolve_profile_runs(config: dict, frameworks_dir: Path = FRAMEWORKS_DIR) ->
     """
     runs = {}
     for n in profile_sizes(config):
-        if n == config["dataset"]["n"]:
+        if n == resolve_dataset(config)["n"]:
             resolved = {(n, *key): settings for key, settings in resolve_runs(config, frameworks_dir).items()}
         elif config.get("bench"):
             resolved = resolve_bench_runs({**config, "bench": {**config["bench"], "sizes": [n]}}, frameworks_dir)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import jsonschema
@@ -10,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from tale_of_two.analysis.pages import inline_code, page
+from tale_of_two.fit.data import check_sealed, read_json
 
 # Which optimum a run is judged against, by the loss it minimised.
 OPTIMUM_OF_LOSS = {"mse": "ols", "mae": "lad"}
@@ -100,10 +100,7 @@ class ResultError(ValueError):
 
 def load_result(path: str | Path, schema: dict, expected_sha256: str) -> dict:
     path = Path(path)
-    try:
-        result = json.loads(path.read_text())
-    except json.JSONDecodeError as error:
-        raise ResultError(f"{path}: not valid JSON ({error})") from None
+    result = read_json(path, ResultError, check_seal=False)
     problems = sorted(jsonschema.Draft202012Validator(schema).iter_errors(result), key=lambda e: e.json_path)
     if problems:
         raise ResultError(f"{path}: fails the result schema at {problems[0].json_path}: {problems[0].message}")
@@ -112,6 +109,7 @@ def load_result(path: str | Path, schema: dict, expected_sha256: str) -> dict:
             f"{path}: trained on dataset sha256 {result['dataset']['sha256'][:12]}..., "
             f"but the current dataset is {expected_sha256[:12]}...: the result is stale; rerun its training job"
         )
+    check_sealed(result, path, ResultError)  # last: a schema or staleness problem is the more telling message
     return result
 
 

@@ -1,7 +1,8 @@
 """The article's runs in two eras, side by side: its own 2020 frameworks ("then") and today's ("now").
 
-From the config to the runs of both eras, and from their result documents (and the idiom records of
-tale_of_two.fit.idioms) to results/then_vs_now.{csv,md,html} and results/plots/then_vs_now.png.
+From their result documents (and the idiom records of tale_of_two.fit.idioms) to
+results/then_vs_now.{csv,md,html} and results/plots/then_vs_now.png. Which runs, with what settings:
+`tale_of_two.config.resolve_then`.
 """
 
 from __future__ import annotations
@@ -25,34 +26,6 @@ ERAS = ("then", "now")
 AGREE_RTOL = 1e-6
 # Settings that must be equal for the eras to be expected to follow the same trajectory.
 SAME_TRAJECTORY_SETTINGS = ("lr", "epochs", "batch_size", "init", "init_low", "init_high", "seed")
-
-
-class ThenConfigError(ValueError):
-    """A `then:` config value the workflow cannot run with; the message names the key."""
-
-
-def resolve_then(config: dict, runs: dict) -> dict[tuple[str, str], dict]:
-    """{(framework, variant): settings} of the runs that also run in 2020, from `then:`.
-
-    Each is a run of `runs:` (given here resolved, as {(framework, variant): settings}), with
-    `then.training` applied on top; both eras run with these settings.
-    """
-    then = config.get("then") or {}
-    overrides = then.get("training") or {}
-    resolved = {}
-    for index, run in enumerate(then.get("runs") or []):
-        framework, _, variant = run.partition("/")
-        if (framework, variant) not in runs:
-            known = ", ".join(f"{f}/{v}" for f, v in runs)
-            raise ThenConfigError(f"then.runs[{index}]: {run!r} is not a run of `runs:`; known: {known}")
-        settings = {**runs[(framework, variant)], **overrides}
-        if settings["warmup_epochs"] >= settings["epochs"]:
-            raise ThenConfigError(
-                f"then.runs[{index}] ({run}): warmup_epochs ({settings['warmup_epochs']}) must be below "
-                f"epochs ({settings['epochs']}) once then.training is applied"
-            )
-        resolved[(framework, variant)] = settings
-    return resolved
 
 
 def interpreter(value: str, root: str | os.PathLike) -> str:

@@ -6,6 +6,7 @@ official framework images.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -71,39 +72,98 @@ def _readable(tmp: str) -> None:
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write beside the target, then rename: a reader never sees half a file."""
+    with _atomic(path) as handle:
+        handle.write(data)
+
+
+@contextlib.contextmanager
+def _atomic(path: str | os.PathLike):
+    """A file handle whose content replaces `path` when the block ends, and only then, all of it or nothing.
+
+    A write that fails (a full disk, a quota) removes its temporary file, leaves `path` as it was, and
+    raises an OSError that names `path`: "No space left on device" alone does not say which output failed.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as error:
+        raise OSError(error.errno, f"{path}: could not start writing ({error.strerror or error})") from error
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         _readable(tmp)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as error:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise OSError(error.errno, f"{path}: not written ({error.strerror or error}); left as it was") from error
         raise
+
+
+# Every JSON document the pipeline writes ends with the sha256 of the rest: a file that changed after it was
+# written (a flipped bit, a spliced copy) is named as such, where it would otherwise still parse and pass its
+# schema with a wrong number in it. Documents without it (made by hand) are read as they are.
+SEAL = "content_sha256"
+
+
+def content_sha256(document: dict) -> str:
+    """Digest of a document's content: its canonical JSON (sorted keys, no spaces), without its own seal."""
+    content = {key: value for key, value in document.items() if key != SEAL}
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), allow_nan=False, ensure_ascii=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def sealed(document: dict) -> dict:
+    """The document with its seal last (a document read back and changed is sealed again)."""
+    content = {key: value for key, value in document.items() if key != SEAL}
+    return {**content, SEAL: content_sha256(content)}
 
 
 def atomic_write_json(path: str | os.PathLike, document: dict) -> None:
-    text = json.dumps(document, indent=2, sort_keys=False, allow_nan=False) + "\n"
+    text = json.dumps(sealed(document), indent=2, sort_keys=False, allow_nan=False) + "\n"
     atomic_write_bytes(path, text.encode())
 
 
-def save_npz(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None:
+def read_json(path: str | os.PathLike, error: type = DatasetError, check_seal: bool = True) -> dict:
+    """A JSON object from a file, or `error` naming the file and what is wrong with it."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
     try:
-        with open(tmp, "wb") as handle:
-            np.savez(handle, **{name: arrays[name] for name in ARRAY_NAMES})
-        _readable(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        document = json.loads(path.read_bytes().decode("utf-8"))
+    except FileNotFoundError:
+        raise error(f"{path}: file not found") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as problem:  # JSONDecodeError is a ValueError
+        raise error(f"{path}: not valid JSON ({type(problem).__name__}: {problem})") from None
+    if not isinstance(document, dict):
+        raise error(f"{path}: not a JSON object (a {type(document).__name__})")
+    if check_seal:
+        check_sealed(document, path, error)
+    return document
+
+
+def check_sealed(document: dict, path, error: type = DatasetError) -> None:
+    """A sealed document whose content no longer matches its seal changed after it was written."""
+    if SEAL in document and document[SEAL] != content_sha256(document):
+        raise error(
+            f"{path}: content does not match its {SEAL} ({str(document[SEAL])[:12]}...): the file changed "
+            "after it was written; rerun the job that makes it"
+        )
+
+
+def load_metadata(path: str | os.PathLike) -> dict:
+    """The dataset's metadata (dataset.json), checked: readable, unchanged since written, with its checksum."""
+    metadata = read_json(path, DatasetError)
+    sha = metadata.get("sha256")
+    if not (isinstance(sha, str) and len(sha) == 64) or not isinstance(metadata.get("spec"), dict):
+        raise DatasetError(f"{path}: not dataset metadata: needs `sha256` (64 hex digits) and `spec`")
+    return metadata
+
+
+def save_npz(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None:
+    with _atomic(path) as handle:
+        np.savez(handle, **{name: arrays[name] for name in ARRAY_NAMES})
 
 
 def load(path: str | os.PathLike, expected_sha256: str | None = None) -> dict[str, np.ndarray]:
@@ -135,13 +195,6 @@ def load(path: str | os.PathLike, expected_sha256: str | None = None) -> dict[st
 
 
 def load_dataset(arrays_path: str | os.PathLike, metadata_path: str | os.PathLike) -> tuple[dict, dict]:
-    """The dataset's metadata, then its arrays, checked against the sha256 the metadata holds."""
-    try:
-        metadata = json.loads(Path(metadata_path).read_text())
-    except FileNotFoundError:
-        raise DatasetError(f"{metadata_path}: dataset metadata file not found") from None
-    except ValueError as error:  # json.JSONDecodeError, UnicodeDecodeError
-        raise DatasetError(f"{metadata_path}: not JSON dataset metadata ({error})") from None
-    if not isinstance(metadata, dict) or "sha256" not in metadata:
-        raise DatasetError(f"{metadata_path}: dataset metadata without a sha256: rerun the dataset rule")
+    """The dataset's metadata (checked by `load_metadata`), then its arrays, checked against the sha256 it holds."""
+    metadata = load_metadata(metadata_path)
     return metadata, load(arrays_path, expected_sha256=metadata["sha256"])

@@ -194,6 +194,8 @@ def measure(framework: str, variant: str, x: np.ndarray, y: np.ndarray, settings
     module, import_s = load_framework(framework)
     if variant not in module.VARIANTS:
         raise ValueError(f"unknown variant {variant!r} for framework {framework!r}; known: {sorted(module.VARIANTS)}")
+    # tale_of_two.config checks this for every run of the workflow, before any job starts. It stays here too
+    # because workflow/scripts/train.py also runs by hand, with any --settings and any dataset.
     if settings.batch_size is not None and not 1 <= settings.batch_size <= len(x):
         raise ValueError(f"batch_size {settings.batch_size} must be between 1 and n = {len(x)}")
     variant_class = module.VARIANTS[variant]
