@@ -10,6 +10,7 @@ a batch of 32 where the run is full batch is far outside it (tried by hand: see 
 """
 
 import copy
+import html
 import json
 import os
 import subprocess
@@ -204,4 +205,7 @@ def test_code_md_shows_a_remedy_as_a_diff_under_the_run_it_remedies():
     markdown = api.code_markdown(styles)
     assert "```diff\n--- torch/layers\n+++ torch/layers_foreach" in markdown
     assert "A remedy of numpy/scratch" in markdown
-    assert "<pre class='diff'>" in api.code_html(styles)
+    page = api.code_html(styles)
+    assert "A remedy of numpy/scratch: its code, as a diff against that run's." in page
+    # foreach's added line, highlighted as Pygments' DiffLexer marks an added line
+    assert f'<span class="gi">{html.escape(next(line for line in added if "foreach=True" in line))}</span>' in page

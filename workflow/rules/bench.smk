@@ -90,9 +90,6 @@ rule remedies:
         "../../envs/analysis.yaml"
     container:
         ANALYSIS_CONTAINER
-    resources:
-        # The one timing slot (profiles/default): no job runs beside a timed training job.
-        timing_slot=1,
     script:
         "../scripts/remedies.py"
 
