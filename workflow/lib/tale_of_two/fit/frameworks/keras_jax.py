@@ -23,7 +23,7 @@ VARIANTS = {"fit": Fit, "fit_dataset": FitDataset}
 REMEDIES = {
     "fit_dataset": (
         "fit",
-        "Keras 3's epoch iterator makes a new iterator over x and y at the start of every epoch and another after "
-        "its last step: the data pipeline group",
+        "Keras 3's JAX epoch iterator builds a new iterator over x and y's batches at the start of every epoch and "
+        "another after its last step: the data pipeline group",
     ),
 }

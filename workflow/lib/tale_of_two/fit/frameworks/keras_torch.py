@@ -21,7 +21,7 @@ VARIANTS = {"fit": Fit, "fit_dataset": FitDataset}
 REMEDIES = {
     "fit_dataset": (
         "fit",
-        "Keras 3's epoch iterator makes a new iterator over x and y at the start of every epoch and another after "
-        "its last step: the data pipeline group",
+        "Keras 3's torch epoch iterator builds a new torch DataLoader over x and y at the start of every epoch and "
+        "another after its last step: the data pipeline group",
     ),
 }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tale_of_two.fit.frameworks._loop import ArticleLoop
 from tale_of_two.fit.harness import MiniBatches, Runtime, Settings
 
 VERSION = np.__version__
@@ -20,7 +21,7 @@ def configure(device: str, threads: int) -> Runtime:
     return Runtime("cpu", "cpu", "cpu", 1, notes=notes)
 
 
-class Scratch:
+class Scratch(ArticleLoop):
     LOSS = "mse"
     # api: model: none
     # api: zero_grad: not needed
@@ -45,12 +46,6 @@ class Scratch:
         self.w -= self.lr * grad_w  # api: update
         self.b -= self.lr * grad_b
         return np.mean(residual * residual)  # api: loss: hand-written, the loss before the step
-
-    def train(self, epochs: int, callback) -> None:
-        for epoch in range(epochs):  # api: training
-            losses = [self.train_step(x, y) for x, y in self.batches]
-            if not callback(self.batches.mean(losses)):
-                break
 
 
 # --- the remedy at large n: the same epoch with no new array ---------------------------------------------

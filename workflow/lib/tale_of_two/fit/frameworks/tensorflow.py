@@ -8,6 +8,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")  # keep job logs to warnings 
 import tensorflow as tf  # noqa: E402
 
 from tale_of_two.fit.frameworks._keras_fit import Fit, FitDataset, build_model, set_random_seed  # noqa: E402
+from tale_of_two.fit.frameworks._loop import ArticleLoop  # noqa: E402
 from tale_of_two.fit.harness import DeviceUnavailable, MiniBatches, Runtime, Settings  # noqa: E402
 
 keras = tf.keras
@@ -83,7 +84,7 @@ def squared_error(y_pred: tf.Tensor, y_true: tf.Tensor) -> tf.Tensor:
     return tf.reduce_mean(tf.square(y_pred - y_true))  # api: loss: hand-written, under `@tf.function`
 
 
-class Scratch:
+class Scratch(ArticleLoop):
     LOSS = "mse"
     # api: zero_grad: not needed: each tape records afresh
     # api: optimizer: none: naive gradient descent
@@ -107,17 +108,11 @@ class Scratch:
         self.model.b.assign_sub(self.lr * db)
         return loss
 
-    def train(self, epochs: int, callback) -> None:
-        for epoch in range(epochs):  # api: training
-            losses = [self.train_step(x, y) for x, y in self.batches]
-            if not callback(self.batches.mean(losses)):
-                break
-
 
 # --- layers: keras Dense, tf.losses.mse, keras SGD.apply_gradients --------------------------------
 
 
-class Layers:
+class Layers(ArticleLoop):
     LOSS = "mse"
     # api: zero_grad: not needed: each tape records afresh
 
@@ -135,12 +130,6 @@ class Layers:
         grads = tape.gradient(loss, self.model.trainable_variables)  # api: gradients
         self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))  # api: update
         return loss
-
-    def train(self, epochs: int, callback) -> None:
-        for epoch in range(epochs):  # api: training
-            losses = [self.train_step(x, y) for x, y in self.batches]
-            if not callback(self.batches.mean(losses)):
-                break
 
 
 # --- fit: compile(SGD, mean_absolute_error) then fit(x, y, epochs, batch_size) ---------------------

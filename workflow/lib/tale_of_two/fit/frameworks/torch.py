@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn, optim
 
+from tale_of_two.fit.frameworks._loop import ArticleLoop
 from tale_of_two.fit.harness import DeviceUnavailable, MiniBatches, Runtime, Settings
 
 VERSION = torch.__version__
@@ -67,7 +68,7 @@ def squared_error(y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
     return torch.mean(torch.square(y_pred - y_true))  # api: loss: hand-written
 
 
-class Scratch:
+class Scratch(ArticleLoop):
     LOSS = "mse"
     # api: optimizer: none: naive gradient descent
 
@@ -93,12 +94,6 @@ class Scratch:
                 param.grad.zero_()  # api: zero_grad: otherwise backward() accumulates into it
         return loss.detach()
 
-    def train(self, epochs: int, callback) -> None:
-        for epoch in range(epochs):  # api: training
-            losses = [self.train_step(x, y) for x, y in self.batches]
-            if not callback(self.batches.mean(losses)):
-                break
-
 
 # --- layers: nn.Linear, nn.MSELoss, optim.SGD -------------------------------------------------
 
@@ -112,7 +107,7 @@ class LinearModel(nn.Module):  # api: model
         return self.linear(x)  # api: forward
 
 
-class Layers:
+class Layers(ArticleLoop):
     LOSS = "mse"
 
     def __init__(self, x, y, settings: Settings, runtime: Runtime):
@@ -135,12 +130,6 @@ class Layers:
         loss.backward()  # api: gradients
         self.optimizer.step()  # api: update
         return loss.detach()
-
-    def train(self, epochs: int, callback) -> None:
-        for epoch in range(epochs):  # api: training
-            losses = [self.train_step(x, y) for x, y in self.batches]
-            if not callback(self.batches.mean(losses)):
-                break
 
 
 # --- the remedies of `layers`' Optimizer.step: the same SGD, its update on all parameters at once --------
