@@ -575,12 +575,6 @@ def test_the_bench_section_lists_the_configured_bench_runs():
         assert re.search(r"Runs finished \d{4}-\d\d-\d\d \d\d:\d\d to .* UTC on .*, \d+ CPUs", body)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="docs/remedies.md's remedies table was carried over from tools/remedies_doc.py's copy of a 2026-12-01 "
-    "bench whose result files were not kept: regenerate it with `tools/doc_tables.py remedies` after the next "
-    "`snakemake bench`, then remove this mark",
-)
 def test_the_remedies_section_has_the_form_its_generator_gives(remedies_dir):
     bodies = section_bodies("remedies")
     assert bodies
