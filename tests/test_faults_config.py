@@ -249,10 +249,13 @@ def names_a_touched_key(message: str, touched: list) -> bool:
     return False
 
 
+# derandomize: the same 1000 configs in every run, so that CI's stage takes the time measured for it (a random run
+# once spent over 10 minutes in one example; not yet found which: see the note).
 @settings(
     max_examples=EXAMPLES,
     deadline=None,
     database=None,
+    derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(mutated())

@@ -14,6 +14,8 @@ from conftest import ROOT, RUNS, TINY_ARGS, chromium, headless, snakemake
 from docutils.core import publish_parts
 from snakemake.utils import update_config
 
+from tale_of_two.config import check_config
+
 pytestmark = pytest.mark.e2e
 CATEGORIES = ["Data", "Fits", "Convergence", "Timing", "APIs", "Runs"]
 # What docutils writes into a page, and prints, for a problem in the reStructuredText it renders.
@@ -48,6 +50,7 @@ def test_every_caption_renders_without_a_docutils_problem(caption, configfile):
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
     if configfile:
         update_config(config, yaml.safe_load((ROOT / configfile).read_text()))  # as Snakemake merges --configfile
+    check_config(config)  # as common.smk does: every default filled in, as the report sees the config
     environment = jinja2.Environment(trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
     text = environment.from_string(caption.read_text()).render(snakemake=Config(config), categories={}, files=[])
     html = publish_parts(text, writer="html")["html_body"]

@@ -85,20 +85,26 @@ def test_cost_model_fit_error_is_the_worst_size_not_the_average():
 def test_merged_repeats_take_the_median_of_their_steady_epochs(monkeypatch):
     from tale_of_two.fit import harness
 
-    def part(epoch_times):
-        return {
-            "status": "ok",
-            "repeats_identical": True,
-            "loss_history": [1.0],
-            "fitted": {"w": 0.1, "b": 0.3},
-            "compile": None,
-            "timings": {
-                "train_s": spread([sum(epoch_times)]),
-                "epoch_times_s": [epoch_times],
-                "memory_pass_s": spread([1.0]),
-                "harness_overhead_s": 1e-6,
-            },
-        }
+    def part(epoch_times):  # one repeat's result, through the harness's one builder
+        return harness.result(
+            dict.fromkeys(harness.IDENTITY),
+            status="ok",
+            w=0.1,
+            b=0.3,
+            losses=[1.0],
+            timings=harness.timing_record(
+                import_s=1.0,
+                setup_s=0.1,
+                first_epoch_s=epoch_times[0],
+                train_s=spread([sum(epoch_times)]),
+                epoch_s=spread(epoch_times[1:]),
+                harness_overhead_s=1e-6,
+                memory_pass_s=spread([1.0]),
+                warmup_epochs=1,
+                repeats=1,
+                epoch_times_s=[epoch_times],
+            ),
+        )
 
     # Steady epochs (warm-up 1 left out): 1, 2, 3 and 4, 50, 60: median 3.5, mean 20.
     merged = harness.merge_repeats([part([100.0, 1.0, 2.0, 3.0]), part([100.0, 4.0, 50.0, 60.0])], warmup_epochs=1)

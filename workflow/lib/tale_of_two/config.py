@@ -60,7 +60,8 @@ def check_config(config, schema_path: Path = SCHEMA_PATH, frameworks_dir: Path =
     """Check `config` (a dict as Snakemake loaded it) and resolve it, or raise a `ConfigError` naming the key.
 
     The schema's defaults (outside `training` and `dataset`, whose defaults are the code's) are written into
-    `config` where a key is missing, as `snakemake.utils.validate` does.
+    `config` where a key is missing, as `snakemake.utils.validate` does, and so, once checked, are `training`'s
+    and `dataset`'s from `Settings` and `DatasetSpec`: what the report's captions read of `config` is what ran.
     """
     if not isinstance(config, dict):
         raise ConfigError(f"config: must be a mapping of keys to values; got {type(config).__name__}")
@@ -69,7 +70,7 @@ def check_config(config, schema_path: Path = SCHEMA_PATH, frameworks_dir: Path =
     runs = resolve_runs(config, frameworks_dir)
     bench_jobs = resolve_bench_jobs(config, frameworks_dir)
     check_environment_files(sorted({framework for framework, _ in runs} | {key[-1] for key in bench_jobs}))
-    return Resolved(
+    resolved = Resolved(
         dataset=resolve_dataset(config),
         training=resolve_training(config),
         runs=runs,
@@ -77,6 +78,8 @@ def check_config(config, schema_path: Path = SCHEMA_PATH, frameworks_dir: Path =
         then_runs=resolve_then(config, runs),
         profile_runs=resolve_profile_runs(config, frameworks_dir),
     )
+    config["dataset"], config["training"] = dict(resolved.dataset), dict(resolved.training)
+    return resolved
 
 
 def dotted(path) -> str:
