@@ -555,11 +555,6 @@ def test_the_idioms_section_shows_every_idiom_of_the_code():
         assert [row[0] for row in table_rows(body)[2:]] == [idiom.then_code for idiom in idioms.IDIOMS]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="docs/benchmarks.md's bench table awaits a `snakemake bench` of today's bench: regenerate it with "
-    "`tools/doc_tables.py bench`, then remove this mark",
-)
 def test_the_bench_section_lists_the_configured_bench_runs():
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())["bench"]
     expected = [f"{framework}/{variant}" for framework, variants in config["runs"].items() for variant in variants]
