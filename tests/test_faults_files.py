@@ -57,7 +57,7 @@ def intact(tmp_path_factory):
     data.save_npz(folder / "dataset.npz", arrays)
     data.atomic_write_json(folder / "dataset.json", optima.dataset_metadata(spec, arrays))
     settings = harness.Settings(epochs=8, warmup_epochs=1, repeats=1, lr=0.01)
-    result = harness.train("numpy", "scratch", str(folder / "dataset.npz"), str(folder / "dataset.json"), settings)
+    result = harness.fit_run("numpy", "scratch", str(folder / "dataset.npz"), str(folder / "dataset.json"), settings)
     data.atomic_write_json(folder / "result.json", result)
     metadata = data.load_metadata(folder / "dataset.json")
     schema = json.loads((ROOT / "workflow/schemas/result.schema.json").read_text())
