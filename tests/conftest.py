@@ -76,6 +76,25 @@ def run_json(workdir, run):
     return json.loads((workdir / f"results/runs/{run}.json").read_text())
 
 
+def python_workers(script: str, arguments: dict) -> dict:
+    """`python -c script *arguments[key]` for every key, in processes of their own started together (Keras picks
+    one backend per process); each prints its result as JSON on its last line: {key: that result}."""
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "workflow" / "lib"), env.get("PYTHONPATH", "")])
+    workers = {
+        key: subprocess.Popen(
+            [sys.executable, "-c", script, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        )
+        for key, argv in arguments.items()
+    }
+    outputs = {}
+    for key, worker in workers.items():
+        stdout, stderr = worker.communicate(timeout=600)
+        assert worker.returncode == 0, f"{key} worker failed:\n{stderr[-4000:]}"
+        outputs[key] = json.loads(stdout.strip().splitlines()[-1])
+    return outputs
+
+
 def snakemake_command(workdir, *args, timing_slots: int | None = 2, snakefile: Path = ROOT / "Snakefile") -> list[str]:
     """The real command line on the real Snakefile (or a copy's), in `workdir`.
 

@@ -12,13 +12,10 @@ import functools
 import importlib
 import importlib.metadata
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
-from conftest import ROOT
+from conftest import python_workers
 
 from tale_of_two.fit import harness
 
@@ -96,24 +93,10 @@ def keras_runs(outliers, tmp_path_factory):
     """{backend: worker output}: the three Keras backends, each in its own process, all at once."""
     dataset = tmp_path_factory.mktemp("keras") / "dataset.npz"
     np.savez(dataset, x=outliers["x"], y=outliers["y"])
-    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "workflow" / "lib"), env.get("PYTHONPATH", "")])
-    workers = {
-        backend: subprocess.Popen(
-            [sys.executable, "-c", KERAS_WORKER, f"keras_{backend}", str(dataset), json.dumps(keras_settings(backend))],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        for backend in KERAS_BACKENDS
+    arguments = {
+        backend: [f"keras_{backend}", str(dataset), json.dumps(keras_settings(backend))] for backend in KERAS_BACKENDS
     }
-    outputs = {}
-    for backend, worker in workers.items():
-        stdout, stderr = worker.communicate(timeout=600)
-        assert worker.returncode == 0, f"keras_{backend} worker failed:\n{stderr[-4000:]}"
-        outputs[backend] = json.loads(stdout.strip().splitlines()[-1])
-    return outputs
+    return python_workers(KERAS_WORKER, arguments)
 
 
 # --- JAX ------------------------------------------------------------------------------------------

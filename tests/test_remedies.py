@@ -12,14 +12,11 @@ a batch of 32 where the run is full batch is far outside it (tried by hand: see 
 import copy
 import html
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import yaml
-from conftest import ROOT, make_result
+from conftest import ROOT, make_result, python_workers
 from snakemake.utils import update_config
 
 from tale_of_two.analysis import api, remedies
@@ -83,24 +80,9 @@ def keras_pairs(arrays, tmp_path_factory):
     """{backend: {init: {variant: result}}}: fit and fit_dataset of each Keras backend, each in a process of its own."""
     dataset = tmp_path_factory.mktemp("remedies") / "dataset.npz"
     np.savez(dataset, x=arrays["x"], y=arrays["y"])
-    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "workflow" / "lib"), env.get("PYTHONPATH", "")])
-    workers = {
-        framework: subprocess.Popen(
-            [sys.executable, "-c", KERAS_WORKER, framework, str(dataset), json.dumps(SETTINGS)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        for framework in KERAS
-    }
-    outputs = {}
-    for framework, worker in workers.items():
-        stdout, stderr = worker.communicate(timeout=600)
-        assert worker.returncode == 0, f"{framework} worker failed:\n{stderr[-4000:]}"
-        outputs[framework] = json.loads(stdout.strip().splitlines()[-1])
-    return outputs
+    return python_workers(
+        KERAS_WORKER, {framework: [framework, str(dataset), json.dumps(SETTINGS)] for framework in KERAS}
+    )
 
 
 @pytest.mark.parametrize("framework", KERAS)
