@@ -41,29 +41,17 @@ def test_numba_follows_numpy_where_the_sums_are_long():
 
 
 def test_numba_compiles_the_step_once_for_float32_and_records_it(arrays):
+    from tale_of_two.fit.frameworks import numba as fused
+
+    # Other tests in this process may already have compiled the step for other array flags (read-only arrays
+    # are a type of their own to numba): count what this run adds.
+    before = set(fused.fused_train_step.signatures)
     result = losses("numba", arrays["x"], arrays["y"], epochs=4, repeats=2)
     first, second = result["compile"]["repeats"]
-    # Compiled at most once per process, for float32 arrays and scalars: a float64 w or b coming back from the
+    added = set(fused.fused_train_step.signatures) - before
+    # Compiled at most once per run, for float32 arrays and scalars: a float64 w or b coming back from the
     # step would compile it a second time (a recompilation) and run the update in float64.
-    assert first["graphs"] + second["graphs"] <= 1
+    assert first["graphs"] + second["graphs"] == len(added) <= 1
     assert first["recompilations"] == second["recompilations"] == 0
-    from tale_of_two.fit.frameworks import numba as fused
-
-    assert [str(t) for t in fused.fused_train_step.signatures[0]][2:] == ["array(float32, 1d, C)", "float32"]
-    assert len(fused.fused_train_step.signatures) == 1
-
-
-def test_compile_events_count_each_compilation_of_their_dispatcher_and_its_seconds(arrays):
-    """A fresh dispatcher compiles at its first call only (in a run: the first epoch, a warm-up epoch)."""
-    from tale_of_two.fit.frameworks import numba as fused
-
-    fresh = fused.numba.njit(fastmath={"reassoc"})(fused.fused_train_step.py_func)
-    events = fused.CompileEvents(fresh)
-    fused.event.register("numba:compile", events)
-    try:
-        params = np.array([0.1, 0.2], np.float32)
-        fresh(arrays["x"], arrays["y"], params, np.float32(0.001))
-        fresh(arrays["x"], arrays["y"], params, np.float32(0.001))
-    finally:
-        fused.event.unregister("numba:compile", events)
-    assert events.count == 1 and events.seconds > 0
+    for signature in fused.fused_train_step.signatures:
+        assert [str(t) for t in signature][2:] == ["array(float32, 1d, C)", "float32"]
