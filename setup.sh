@@ -3,47 +3,28 @@
 # Safe to rerun.
 #   ./setup.sh           the pipeline's environment
 #   ./setup.sh --tests   also Debian's chromium (the test that opens the HTML report in a browser) and g++
-#   ./setup.sh --then    also .venv-then: the article's 2020 versions (requirements-then.txt) on a Python 3.8
+#   ./setup.sh --era NAME  also .venv-NAME: an era of config/config.yaml's `eras.environments`, its Python and
+#                        requirements file (pyenv's or PYTHON3X's Python 3.X); repeatable
+#   ./setup.sh --then    the same as --era then: the article's 2020 versions (requirements-then.txt), Python 3.8
 # Env: PYTHON=/path/to/python3.X picks the interpreter (default: the first of python3, python3.13,
 # python3.12, python3.11 that is supported).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 with_tests=false
-with_then=false
-for argument in "$@"; do
-    case "$argument" in
+eras=()
+while [ $# -gt 0 ]; do
+    case "$1" in
         --tests) with_tests=true ;;
-        --then) with_then=true ;;
-        *) echo "setup.sh: unknown option $argument (known: --tests, --then)" >&2; exit 2 ;;
+        --then) eras+=(then) ;;
+        --era)
+            [ $# -gt 1 ] || { echo "setup.sh: --era needs a name (an era of config/config.yaml)" >&2; exit 2; }
+            eras+=("$2")
+            shift
+            ;;
+        *) echo "setup.sh: unknown option $1 (known: --tests, --era NAME, --then)" >&2; exit 2 ;;
     esac
+    shift
 done
-# .venv-then from the first Python 3.8 found: $PYTHON38, else python3.8 on PATH, else pyenv's newest 3.8.
-setup_then() {
-    local candidate found=
-    local candidates=("${PYTHON38:-}")
-    if [ -z "${PYTHON38:-}" ]; then
-        candidates=(python3.8)
-        if command -v pyenv >/dev/null; then
-            mapfile -t -O 1 candidates < <(ls -d "$(pyenv root)"/versions/3.8*/bin/python3.8 2>/dev/null | sort -rV)
-        fi
-    fi
-    for candidate in "${candidates[@]}"; do
-        if "$candidate" -c 'import sys; assert sys.version_info[:2] == (3, 8)' 2>/dev/null; then
-            found=$candidate
-            break
-        fi
-    done
-    if [ -z "$found" ]; then
-        echo "setup.sh --then: needs a Python 3.8 (tried: ${candidates[*]}). Get one with" \
-            "\`pyenv install 3.8\` (or your package manager's python3.8), or set PYTHON38=/path/to/python3.8" >&2
-        exit 1
-    fi
-    [ -x .venv-then/bin/python ] || "$found" -m venv .venv-then
-    .venv-then/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-then.txt
-    echo "setup.sh: 2020 environment ready in .venv-then ($(.venv-then/bin/python -c 'import sys, tensorflow as tf, torch
-print(f"Python {sys.version.split()[0]}, TensorFlow {tf.__version__} (Keras {tf.keras.__version__}), torch {torch.__version__}")' 2>/dev/null))"
-}
-
 say() { echo "setup.sh: $*" >&2; }
 die() {
     say "$*"
@@ -145,6 +126,6 @@ if [ ${#apt_packages[@]} -gt 0 ]; then
     apt-get update -qq && apt-get install -y -qq "${apt_packages[@]}" >/dev/null
 fi
 echo "setup.sh: environment ready in .venv (Python $(.venv/bin/python -c 'import platform; print(platform.python_version())'), $torch_build, $(.venv/bin/snakemake --version | head -1 | sed 's/^/snakemake /'))"
-if $with_then; then
-    setup_then
-fi
+for era in "${eras[@]}"; do
+    .venv/bin/python workflow/scripts/era_environment.py --era "$era" || die "--era $era: not built (see above)"
+done

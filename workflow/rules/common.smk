@@ -1,4 +1,5 @@
 import json
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -12,10 +13,7 @@ from tale_of_two.config import (  # noqa: E402
     framework_files,
     put_interpreter_first_on_path,
 )
-from tale_of_two.analysis.then_vs_now import (
-    interpreter,
-    missing_interpreter_message,
-)  # noqa: E402
+from tale_of_two.eras import interpreter, missing_interpreter_message  # noqa: E402
 
 # Types and ranges (the schema), then every check across keys; the schema's defaults are filled in.
 try:
@@ -33,7 +31,8 @@ VARIANTS = sorted({variant for _, variant in RUNS} | {variant for _, _, variant 
 RUN_RESULTS = [f"results/runs/{framework}/{variant}.json" for framework, variant in RUNS]
 ANALYSIS_CONTAINER = config["containers"].get("analysis")
 PLOTS = expand("results/plots/{plot}.png", plot=["fits", "losses", "timings"])
-WORKFLOW_DIR = Path(workflow.basedir) / "workflow"
+REPOSITORY = Path(workflow.basedir)
+WORKFLOW_DIR = REPOSITORY / "workflow"
 TRAIN_SCRIPT = WORKFLOW_DIR / "scripts" / "train.py"
 RESULT_SCHEMA = WORKFLOW_DIR / "schemas" / "result.schema.json"
 FRAMEWORK_MODULES = sorted({path for framework, _ in RUNS for path in framework_files(framework)})
@@ -82,41 +81,54 @@ def gpus_requested(wildcards):
     return 1 if run_settings(wildcards)["device"] == "cuda" else 0
 
 
-# --- Then and now (workflow/rules/then.smk): the `then:` runs in the 2020 era and today's ---
-THEN = config.get("then") or {}
-THEN_RUNS = RESOLVED.then_runs
-THEN_PYTHON = interpreter(THEN.get("python", ".venv-then/bin/python"), workflow.basedir)
-ERAS = ["then", "now"]
-ERA_RESULTS = [
-    f"results/then_vs_now/{era}/runs/{framework}/{variant}.json"
-    for framework, variant in THEN_RUNS
-    for era in ERAS
-]
+# --- Eras (workflow/rules/eras.smk): the `eras.runs` on other releases, each era an environment of its own ---
+ERAS = RESOLVED.eras
+ERA_RUNS = RESOLVED.era_runs
+TIMELINE = (config.get("eras") or {}).get("timeline") or []
+ERA_NAMES = "|".join(re.escape(name) for name in ERAS) or "no-eras"
+
+
+def era_outputs(eras, kind):
+    """Each era's result files of `kind` (runs, profiles): the runs whose framework the era pins."""
+    return [
+        f"results/eras/{era}/{kind}/{framework}/{variant}.json"
+        for era in eras
+        for framework, variant in ERA_RUNS
+        if framework in ERAS[era].frameworks
+    ]
+
+
+def era_environment_record(wildcards):
+    """The record of the era's .venv-NAME, for the eras the pipeline builds: the environment is built first."""
+    era = ERAS[wildcards.era]
+    return [str(REPOSITORY / f".venv-{era.name}" / "era.json")] if era.built_here else []
 
 
 def era_python(wildcards):
-    """The interpreter of the era: the 2020 one (checked here, with how to make it), or this one."""
-    if wildcards.era == "now":
-        return "python"
-    if "/" in THEN_PYTHON and not Path(THEN_PYTHON).exists():
-        raise WorkflowError(missing_interpreter_message(THEN_PYTHON))
-    return THEN_PYTHON
+    """The era's interpreter: its .venv-NAME, or the configured one (checked here, with how to make it)."""
+    era = ERAS[wildcards.era]
+    path = interpreter(era.interpreter, REPOSITORY)
+    if not era.built_here and "/" in path and not Path(path).exists():
+        raise WorkflowError(missing_interpreter_message(era.name, path))
+    return path
 
 
 def era_env(wildcards):
-    if wildcards.era == "then":
-        return "../../envs/then.yaml"
+    era = ERAS[wildcards.era]
+    if era.name != "now":
+        return era.conda
     return framework_env(wildcards) if "framework" in wildcards.keys() else "../../envs/idioms.yaml"
 
 
 def era_container(wildcards):
-    if wildcards.era == "then":
-        return THEN.get("container")
+    era = ERAS[wildcards.era]
+    if era.name != "now":
+        return era.container
     return framework_container(wildcards) if "framework" in wildcards.keys() else None
 
 
 def era_settings(wildcards):
-    return json.dumps(THEN_RUNS[(wildcards.framework, wildcards.variant)], sort_keys=True)
+    return json.dumps(ERA_RUNS[(wildcards.framework, wildcards.variant)], sort_keys=True)
 
 
 # The scaling benchmark (workflow/rules/bench.smk): its processes, round by round.

@@ -1,42 +1,7 @@
-# Then and now: `snakemake then_vs_now --cores 2`, after `./setup.sh --then` (not part of the default run).
-# The runs listed under `then:` train in both eras, the 2020 one (Python 3.8, TensorFlow 2.3, torch 1.7:
-# the interpreter `then.python`) and today's (this environment), with the same code, data and settings;
-# the 2020 idioms run in both; one table, one page and one figure set them side by side.
-rule train_era:
-    input:
-        arrays="results/data/dataset.npz",
-        metadata="results/data/dataset.json",
-        script=TRAIN_SCRIPT,
-        code=training_code,
-    output:
-        report(
-            "results/then_vs_now/{era}/runs/{framework}/{variant}.json",
-            caption="../report/then_vs_now_run.rst",
-            category="Then and now",
-            subcategory="{era}",
-        ),
-    log:
-        "logs/then_vs_now/{era}/train/{framework}/{variant}.log",
-    benchmark:
-        "benchmarks/then_vs_now/{era}/{framework}/{variant}.tsv"
-    wildcard_constraints:
-        era="then|now",
-    conda:
-        era_env
-    container:
-        era_container
-    threads: lambda wildcards: THEN_RUNS[(wildcards.framework, wildcards.variant)]["threads"]
-    params:
-        python=era_python,
-        settings=era_settings,
-    shell:
-        "{params.python:q} {input.script:q} --era {wildcards.era:q}"
-        " --framework {wildcards.framework:q} --variant {wildcards.variant:q}"
-        " --dataset {input.arrays:q} --metadata {input.metadata:q}"
-        " --settings {params.settings:q} --output {output:q}"
-        " > {log:q} 2>&1"
-
-
+# Then and now: `snakemake then_vs_now --cores 2` (not part of the default run). The runs of `eras.runs` train
+# in the eras `then` (the article's 2020 versions: Python 3.8, TensorFlow 2.3, torch 1.7) and `now` (this
+# environment) by rule train_era (workflow/rules/eras.smk); the 2020 idioms run in both; one table, one page
+# and one figure set them side by side.
 rule idioms:
     input:
         arrays="results/data/dataset.npz",
@@ -46,6 +11,7 @@ rule idioms:
             WORKFLOW_DIR / "lib" / "tale_of_two" / "fit" / f"{name}.py"
             for name in ("idioms", "era")
         ],
+        environment=era_environment_record,
     output:
         "results/then_vs_now/idioms/{era}.json",
     log:
@@ -66,7 +32,7 @@ rule idioms:
 
 rule compare_eras:
     input:
-        runs=ERA_RESULTS,
+        runs=era_outputs(["then", "now"], "runs"),
         then_idioms="results/then_vs_now/idioms/then.json",
         now_idioms="results/then_vs_now/idioms/now.json",
     output:

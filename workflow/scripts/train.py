@@ -20,7 +20,7 @@ def main(argv=None) -> None:
     parser = cli.parser(__doc__)
     parser.add_argument("--settings", required=True, help="effective training settings, as JSON")
     parser.add_argument("--output", required=True, help="result .json to write")
-    parser.add_argument("--era", choices=["then", "now"], help="record the result as this era's (rule train_era)")
+    parser.add_argument("--era", help="record the result as this era's, a key of eras.environments (rule train_era)")
     args = parser.parse_args(argv)
     settings = settings_from_dict(json.loads(args.settings))
     result = fit_run(args.framework, args.variant, args.dataset, args.metadata, settings, args.era)

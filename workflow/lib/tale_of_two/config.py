@@ -17,6 +17,7 @@ import dataclasses
 import functools
 import math
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +28,8 @@ from tale_of_two.fit.data import DatasetSpec
 from tale_of_two.fit.harness import Settings
 
 FRAMEWORKS_DIR = Path(__file__).resolve().parent / "fit" / "frameworks"
-ENVS_DIR = Path(__file__).resolve().parents[3] / "envs"
+ROOT = Path(__file__).resolve().parents[3]  # the repository
+ENVS_DIR = ROOT / "envs"
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
 # Every framework trains in float32: a number the data or the initial draw holds must fit in it.
 FLOAT32_MAX = 3.4028234663852886e38
@@ -40,8 +42,30 @@ class ConfigError(ValueError):
     """A config value the workflow cannot run with; the message names the key."""
 
 
-class ThenConfigError(ConfigError):
-    """A `then:` config value the workflow cannot run with; the message names the key."""
+class EraConfigError(ConfigError):
+    """An `eras:` config value the workflow cannot run with; the message names the key."""
+
+
+@dataclass(frozen=True)
+class Era:
+    """One era of `eras.environments`: where its runs train, and which framework releases it pins."""
+
+    name: str
+    requirements: str  # relative to the repository
+    python_version: str | None  # what .venv-NAME is built with; None: Snakemake's own environment
+    python: str | None  # the configured interpreter; None: .venv-NAME/bin/python, built by the pipeline
+    conda: str | None
+    container: str | None
+    frameworks: dict[str, str]  # framework -> the version its requirements file pins
+
+    @property
+    def built_here(self) -> bool:
+        """Whether the pipeline builds this era's environment (.venv-NAME) before its jobs run."""
+        return self.python is None
+
+    @property
+    def interpreter(self) -> str:
+        return self.python or f".venv-{self.name}/bin/python"
 
 
 @dataclass(frozen=True)
@@ -52,11 +76,14 @@ class Resolved:
     training: dict  # every Settings field: the settings of a run that overrides nothing
     runs: dict[tuple[str, str], dict]  # (framework, variant) -> settings
     bench_jobs: dict[tuple[int, str, str], dict]  # (n, mode, framework) -> {variant: settings}
-    then_runs: dict[tuple[str, str], dict]  # (framework, variant) -> settings in both eras
+    era_runs: dict[tuple[str, str], dict]  # (framework, variant) -> settings in every era
+    eras: dict[str, Era]  # name -> era, in config order
     profile_runs: dict[tuple[int, str, str], dict]  # (n, framework, variant) -> settings, for `snakemake profile`
 
 
-def check_config(config, schema_path: Path = SCHEMA_PATH, frameworks_dir: Path = FRAMEWORKS_DIR) -> Resolved:
+def check_config(
+    config, schema_path: Path = SCHEMA_PATH, frameworks_dir: Path = FRAMEWORKS_DIR, root: Path = ROOT
+) -> Resolved:
     """Check `config` (a dict as Snakemake loaded it) and resolve it, or raise a `ConfigError` naming the key.
 
     The schema's defaults (outside `training` and `dataset`, whose defaults are the code's) are written into
@@ -75,7 +102,8 @@ def check_config(config, schema_path: Path = SCHEMA_PATH, frameworks_dir: Path =
         training=resolve_training(config),
         runs=runs,
         bench_jobs=bench_jobs,
-        then_runs=resolve_then(config, runs),
+        era_runs=resolve_era_runs(config, runs),
+        eras=resolve_eras(config, root),
         profile_runs=resolve_profile_runs(config, frameworks_dir),
     )
     config["dataset"], config["training"] = dict(resolved.dataset), dict(resolved.training)
@@ -297,28 +325,96 @@ def resolve_runs(config: dict, frameworks_dir: Path = FRAMEWORKS_DIR) -> dict[tu
     return runs
 
 
-def resolve_then(config: dict, runs: dict) -> dict[tuple[str, str], dict]:
-    """{(framework, variant): settings} of the runs that also run in 2020, from `then:`.
+def resolve_era_runs(config: dict, runs: dict) -> dict[tuple[str, str], dict]:
+    """{(framework, variant): settings} of the runs that also train in other eras, from `eras:`.
 
     Each is a run of `runs:` (given here resolved, as {(framework, variant): settings}), with
-    `then.training` applied on top; both eras run with these settings, checked as any run's are.
+    `eras.training` applied on top; every era runs it with these settings, checked as any run's are.
     """
-    then = config.get("then") or {}
-    overrides = then.get("training") or {}
+    eras = config.get("eras") or {}
+    overrides = eras.get("training") or {}
     n = resolve_dataset(config)["n"]
     resolved = {}
-    for index, run in enumerate(then.get("runs") or []):
+    for index, run in enumerate(eras.get("runs") or []):
         framework, _, variant = run.partition("/")
         if (framework, variant) not in runs:
             known = ", ".join(f"{f}/{v}" for f, v in runs)
-            raise ThenConfigError(f"then.runs[{index}]: {run!r} is not a run of `runs:`; known: {known}")
+            raise EraConfigError(f"eras.runs[{index}]: {run!r} is not a run of `runs:`; known: {known}")
         settings = {**runs[(framework, variant)], **overrides}
         try:
-            check_settings(settings, n, f"then.runs[{index}] ({run})", framework)
+            check_settings(settings, n, f"eras.runs[{index}] ({run})", framework)
         except ConfigError as error:
-            raise ThenConfigError(f"{error} once then.training is applied") from None
+            raise EraConfigError(f"{error} once eras.training is applied") from None
         resolved[(framework, variant)] = settings
     return resolved
+
+
+# A requirements file's pin of a framework: `torch==1.10.2`, `tensorflow-cpu==2.6.5` (a lock's line ends in " \").
+FRAMEWORK_PIN = re.compile(r"^(torch|tensorflow|tensorflow-cpu)==([^\s;\\]+)", re.IGNORECASE | re.MULTILINE)
+
+
+def pinned_frameworks(requirements: str) -> dict[str, str]:
+    """{framework: version} of the torch and TensorFlow pins in a requirements file's text."""
+    found = {}
+    for package, version in FRAMEWORK_PIN.findall(requirements):
+        found["torch" if package.lower() == "torch" else "tensorflow"] = version.split("+")[0]
+    return found
+
+
+def resolve_eras(config: dict, root: Path = ROOT) -> dict[str, Era]:
+    """{name: Era} of `eras.environments`, each with the framework releases its requirements file pins.
+
+    `then` and `now` must be there (`snakemake then_vs_now` sets them side by side) and pin every framework of
+    `eras.runs`; each era of `eras.timeline` must be one of them and pin at least one.
+    """
+    section = config.get("eras")
+    if not section:
+        return {}
+    environments = section["environments"]
+    for required in ("then", "now"):
+        if required not in environments:
+            raise EraConfigError(
+                f"eras.environments: no {required!r}: `snakemake then_vs_now` sets `then` (the 2020 versions) "
+                "beside `now` (this environment)"
+            )
+    eras = {}
+    for name, entry in environments.items():
+        key = f"eras.environments.{name}"
+        path = root / entry["requirements"]
+        if not path.is_file():
+            raise EraConfigError(f"{key}.requirements: {entry['requirements']} is not a file (relative to {root})")
+        frameworks = pinned_frameworks(path.read_text())
+        if entry.get("python") is None and entry.get("python_version") is None:
+            raise EraConfigError(
+                f"{key}: give python_version (what .venv-{name} is built with) or python (an interpreter to use)"
+            )
+        eras[name] = Era(
+            name=name,
+            requirements=entry["requirements"],
+            python_version=entry.get("python_version"),
+            python=entry.get("python"),
+            conda=entry.get("conda"),
+            container=entry.get("container"),
+            frameworks=frameworks,
+        )
+    needed = sorted({run.partition("/")[0] for run in section.get("runs") or []})
+    for name in ("then", "now"):
+        missing = [framework for framework in needed if framework not in eras[name].frameworks]
+        if missing:
+            raise EraConfigError(
+                f"eras.environments.{name}: {eras[name].requirements} pins no {missing[0]}, "
+                f"and eras.runs trains {missing[0]} in every era of then_vs_now"
+            )
+    for index, name in enumerate(section.get("timeline") or []):
+        if name not in eras:
+            known = ", ".join(eras)
+            raise EraConfigError(f"eras.timeline[{index}]: no era {name!r} in eras.environments; known: {known}")
+        if not any(framework in eras[name].frameworks for framework in needed):
+            raise EraConfigError(
+                f"eras.timeline[{index}]: {name}'s {eras[name].requirements} pins none of the frameworks of "
+                f"eras.runs ({', '.join(needed)})"
+            )
+    return eras
 
 
 def put_interpreter_first_on_path(interpreter: str) -> None:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import html
 import math
-import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -26,22 +24,6 @@ ERAS = ("then", "now")
 AGREE_RTOL = 1e-6
 # Settings that must be equal for the eras to be expected to follow the same trajectory.
 SAME_TRAJECTORY_SETTINGS = ("lr", "epochs", "batch_size", "init", "init_low", "init_high", "seed")
-
-
-def interpreter(value: str, root: str | os.PathLike) -> str:
-    """`then.python`: a path (relative ones from the repository root) or, without a slash, a command on PATH."""
-    if "/" not in value:
-        return value
-    path = Path(value)
-    return str(path if path.is_absolute() else Path(root) / path)
-
-
-def missing_interpreter_message(path: str) -> str:
-    return (
-        f"then.python: {path} does not exist. Create the 2020 environment with `./setup.sh --then` "
-        "(it needs a Python 3.8: PYTHON38=/path/to/python3.8, python3.8 on PATH, or `pyenv install 3.8`), "
-        "or point then.python at a Python 3.8 with requirements-then.txt installed"
-    )
 
 
 # --- comparing the eras -----------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import platform
 import sys
+from importlib import metadata
 
 import numpy as np
 
@@ -21,5 +22,6 @@ def versions() -> dict[str, str]:
     if "tensorflow" in sys.modules:
         tf = sys.modules["tensorflow"]
         found["tensorflow"] = tf.__version__
-        found["keras"] = tf.keras.__version__
+        # tf.keras of TensorFlow 2.6 to 2.15 is the separate `keras` package's, which has no __version__ there.
+        found["keras"] = getattr(tf.keras, "__version__", None) or metadata.version("keras")
     return found

@@ -35,7 +35,11 @@ from tale_of_two.fit import data, harness
 
 GROUPS = ("variant code", "framework Python/dispatch", "kernels (native)", "data pipeline", "harness", "other")
 CONTEXT_GROUPS = ("harness", "data pipeline")  # groups a callee inherits from its caller
-DATA_PIPELINE = re.compile(r"tensorflow/python/data/|keras/src/trainers/(data_adapters|epoch_iterator)")
+# tf.data, and Keras's data adapters and epoch iterators: Keras 3's, Keras 2's (keras/engine/ from TensorFlow
+# 2.6 on, tensorflow/python/keras/engine/ before).
+DATA_PIPELINE = re.compile(
+    r"tensorflow/python/data/|keras/src/trainers/(data_adapters|epoch_iterator)|keras/engine/data_adapter"
+)
 FRAMEWORK_PACKAGES = re.compile(r"site-packages/|dist-packages/|/lib/python3\.\d+/")
 
 
@@ -130,6 +134,7 @@ class Profile:
     busy_threads: int | None = None  # threads that used CPU time during the plain epochs
     malloc: dict = dataclasses.field(default_factory=dict)  # glibc malloc tunables set for this process
     xla_modules: list[dict] = dataclasses.field(default_factory=list)  # `xla_dump_summary`, where XLA dumped
+    profiled_s: float = float("nan")  # the whole profile's seconds, loading the data included
 
 
 def profile(framework: str, variant: str, x: np.ndarray, y: np.ndarray, settings: harness.Settings, epochs: int):
@@ -307,7 +312,11 @@ def profile_torch_ops(model, epochs: int, runtime) -> list[tuple[str, float, flo
     """torch.profiler's view of the same epochs: time inside each aten op (its kernel and the dispatch below it)."""
     import torch
 
-    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+    if hasattr(torch, "profiler"):
+        profiler = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU])
+    else:  # torch < 1.8: the autograd profiler, the same op table
+        profiler = torch.autograd.profiler.profile()
+    with profiler as prof:
         model.train(epochs, harness.EpochClock(runtime.sync))
     ops = sorted(prof.key_averages(), key=lambda event: event.self_cpu_time_total, reverse=True)[:12]
     return [(op.key, op.self_cpu_time_total / 1e6 / epochs, op.count / epochs) for op in ops]
@@ -388,13 +397,20 @@ def to_markdown(result: Profile) -> str:
             "| op | ms per epoch | calls per epoch |\n|---|---|---|"
         )
         lines += [f"| `{name}` | {1e3 * s:.3f} | {calls:g} |" for name, s, calls in result.torch_ops]
+    lines.append(f"\nProfiled in {result.profiled_s:.1f} s.")
     return "\n".join(lines) + "\n"
+
+
+def as_document(result: Profile) -> dict:
+    """The profile's figures as a JSON document (NaN, a figure this system does not give, as null)."""
+    document = dataclasses.asdict(result)
+    return {key: None if isinstance(value, float) and value != value else value for key, value in document.items()}
 
 
 def profile_run(
     framework: str, variant: str, dataset_path: str, metadata_path: str, settings, epochs: int, xla_dump: str = None
 ) -> str:
-    """One run's profile (`profile`) on the checked dataset, as Markdown. With `xla_dump`, XLA (read by JAX and TF
+    """One run's profile (`profile`) on the checked dataset. With `xla_dump`, XLA (read by JAX and TF
     as they start) dumps what it compiles there, and the profile summarises it: call this before the framework is
     imported."""
     if xla_dump:
@@ -405,4 +421,5 @@ def profile_run(
     result = profile(framework, variant, arrays["x"], arrays["y"], settings, epochs)
     if xla_dump:
         result.xla_modules = xla_dump_summary(xla_dump, result.n)
-    return to_markdown(result) + f"\nProfiled in {time.perf_counter() - started:.1f} s.\n"
+    result.profiled_s = time.perf_counter() - started
+    return result

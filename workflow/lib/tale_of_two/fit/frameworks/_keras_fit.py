@@ -1,7 +1,7 @@
 """The article's `fit` cell, written once: tensorflow/fit and every keras_* backend run this code.
 
 Not a framework (no ``VARIANTS``). It uses the Keras this process already runs: Keras 3 on the
-backend that the importing module chose, or, on TensorFlow 2.5 and older, the Keras inside TensorFlow.
+backend that the importing module chose, or with Keras 2 (TensorFlow 2.15 and older) TensorFlow's tf.keras.
 """
 
 from __future__ import annotations
@@ -16,12 +16,17 @@ from tale_of_two.fit.harness import Runtime, Settings
 
 
 def running_keras():
-    if "keras" in sys.modules:
-        return sys.modules["keras"]
-    try:
-        return importlib.import_module("keras")
-    except ImportError:  # TensorFlow <= 2.5 with no standalone Keras: the one inside TensorFlow
-        return importlib.import_module("tensorflow").keras
+    module = sys.modules.get("keras")
+    if module is None:
+        try:
+            module = importlib.import_module("keras")
+        except ImportError:  # TensorFlow <= 2.5 with no standalone Keras: the one inside TensorFlow
+            return importlib.import_module("tensorflow").keras
+    if not str(getattr(module, "__version__", "2.")).startswith("2."):
+        return module  # Keras 3
+    # Keras 2 as its own package (TensorFlow 2.6 to 2.15): tf.keras is its public API; the package's top level
+    # is not (keras 2.6's `keras.optimizers` has no SGD).
+    return importlib.import_module("tensorflow").keras
 
 
 keras = running_keras()
