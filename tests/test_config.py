@@ -192,18 +192,50 @@ def test_profile_sizes_are_a_setting_and_need_a_bench_beyond_the_dataset_s_n():
         ({"training__epochs": 2.0}, r"^training\.epochs: 2\.0 is not of type 'integer'"),
         ({"bench__rounds": 2.0}, r"^bench\.rounds: 2\.0 is not of type 'integer'"),
         ({"runs": {1: {"scratch": {}}}}, r"^runs: key 1 \(int\) must be a string$"),
-        ({"then__training": {"batch_size": 500}}, r"^then\.runs\[0\] \(torch/scratch\): batch_size 500 is larger"),
+        ({"eras__training": {"batch_size": 500}}, r"^eras\.runs\[0\] \(torch/scratch\): batch_size 500 is larger"),
         ({"runs": {"numpy": {"scratch": {"deterministic": False}}}}, r"^runs\.numpy\.scratch: deterministic: false"),
         ({"bench__nondeterministic": {"numpy": {"scratch": {}}}}, r"^bench \(n = 200\): runs\.numpy\.scratch: det"),
         ({"dataset__x_high": 1e300}, r"^dataset: x_low, x_high, .* beyond float32's range"),
         ({"training__init_high": 1e39}, r"^runs\.torch\.scratch: init_low \(-0\.1\) and init_high \(1e\+39\) must lie"),
         ({"training__lr": 1e-320}, r"^runs\.torch\.scratch: lr 1e-320 is 0 or infinite in float32"),
         ({"training__seed": 2**32}, r"^training\.seed: 4294967296 is greater than the maximum of 4294967295"),
+        # Eras: each names its key; the requirements file is read before any job (it says which runs train).
+        ({"eras__timeline": ["then", "tf3.0", "now"]}, r"^eras\.timeline\[1\]: no era 'tf3\.0' in eras\.environments"),
+        ({"eras__environments__tf2.15__requirements": "envs/eras/no.txt"}, r"^eras\.environments\.tf2\.15\.requirem"),
+        ({"eras__environments__tf2.15__python_version": None}, r"^eras\.environments\.tf2\.15: give python_version"),
+        ({"eras__environments__then__requirements": "envs/eras/tf2.15.txt"}, r"^eras\.environments\.then: .* no torch"),
+        (
+            {"eras__environments__tf2.15__python_version": "3"},
+            r"^eras\.environments\.tf2\.15\.python_version: '3' does",
+        ),
     ],
 )
 def test_values_a_job_could_not_run_with_are_named_before_any_job(changes, message):
     with pytest.raises(ConfigError, match=message):
         check_config(config(**changes))
+
+
+def test_an_era_without_then_and_now_is_named():
+    cfg = config()
+    del cfg["eras"]["environments"]["then"]
+    with pytest.raises(ConfigError, match=r"^eras\.environments: no 'then': `snakemake then_vs_now` sets"):
+        check_config(cfg)
+
+
+def test_the_default_timeline_spans_six_tensorflow_and_five_torch_releases_each_pinned_by_its_era():
+    eras = check_config(config()).eras
+    timeline = DEFAULT["eras"]["timeline"]
+    releases = {
+        framework: [eras[name].frameworks[framework] for name in timeline if framework in eras[name].frameworks]
+        for framework in ("tensorflow", "torch")
+    }
+    assert releases == {
+        "tensorflow": ["2.3.4", "2.6.5", "2.9.3", "2.12.1", "2.15.1", "2.16.2", "2.21.0"],
+        "torch": ["1.7.1", "1.10.2", "1.13.1", "2.0.1", "2.4.1", "2.13.0"],
+    }
+    assert timeline[0] == "then" and timeline[-1] == "now"  # oldest first, today's last: the losses' reference
+    assert eras["now"].python == "python" and not eras["now"].built_here
+    assert all(eras[name].built_here for name in timeline[:-1])
 
 
 def test_check_config_resolves_every_default_from_the_code():
@@ -212,6 +244,6 @@ def test_check_config_resolves_every_default_from_the_code():
     resolved = check_config(cfg)
     assert resolved.training == dataclasses.asdict(Settings())  # config/config.yaml sets no training key
     assert resolved.dataset == dataclasses.asdict(DatasetSpec())  # and the article's data are DatasetSpec's
-    assert resolved.runs == resolve_runs(DEFAULT) and resolved.then_runs[("torch", "layers")]["epochs"] == 1500
+    assert resolved.runs == resolve_runs(DEFAULT) and resolved.era_runs[("torch", "layers")]["epochs"] == 1500
     # the schema's own defaults, filled in
     assert cfg["profile"] == {"epochs": 20, "sizes": None} and cfg["bench"]["rounds"] == 1

@@ -130,7 +130,7 @@ def then_dir(tmp_path):
         result["framework_version"] = "2.10"  # the number 2.1 to pandas, unless read as text
         result["environment"].update(load_average=[2.0 + index, 0, 0])
         result["finished_utc"] = f"2026-12-01T11:0{index}:00+00:00"
-        path = tmp_path / "results/then_vs_now" / result["era"]["name"] / "runs" / result["framework"]
+        path = tmp_path / "results/eras" / result["era"]["name"] / "runs" / result["framework"]
         path.mkdir(parents=True, exist_ok=True)
         (path / f"{result['variant']}.json").write_text(json.dumps(result))
     then_vs_now.table(results).to_csv(tmp_path / "results/then_vs_now.csv", index=False)  # as compare_eras does
@@ -190,7 +190,7 @@ def test_then_and_now_inputs_missing_or_untrustworthy_are_named(then_dir):
     (then_dir / "results/then_vs_now/idioms/then.json").unlink()
     with pytest.raises(doc_tables.TablesError, match=r"idioms/then\.json: missing; run `.*snakemake then_vs_now"):
         doc_tables.idioms_section(then_dir)
-    (then_dir / "results/then_vs_now/now/runs/tensorflow/fit.json").unlink()
+    (then_dir / "results/eras/now/runs/tensorflow/fit.json").unlink()
     with pytest.raises(doc_tables.TablesError, match=r"now/runs/tensorflow/fit\.json: missing; run `"):
         doc_tables.then_vs_now_section(then_dir)
     (then_dir / "results/then_vs_now.csv").write_text("run,era\n")
@@ -533,9 +533,9 @@ def section_bodies(name: str) -> list[str]:
     return [s.body for path in doc_tables.pages() for s in doc_tables.sections(path.read_text()) if s.name == name]
 
 
-def test_the_then_and_now_sections_list_the_runs_of_then_runs_in_both_eras_and_every_one_agrees():
-    """docs/then-and-now.md says the results still hold: every run of `then.runs`, in both eras, agreeing."""
-    then_runs = yaml.safe_load((ROOT / "config/config.yaml").read_text())["then"]["runs"]
+def test_the_then_and_now_sections_list_the_era_runs_in_both_eras_and_every_one_agrees():
+    """docs/then-and-now.md says the results still hold: every run of `eras.runs`, in both eras, agreeing."""
+    then_runs = yaml.safe_load((ROOT / "config/config.yaml").read_text())["eras"]["runs"]
     bodies = section_bodies("then_vs_now")
     assert bodies
     for body in bodies:

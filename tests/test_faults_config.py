@@ -35,7 +35,7 @@ COUNTS: Counter = Counter()
 NAMES = st.one_of(
     st.sampled_from(["torch", "numpy", "jax", "tensorflow", "scratch", "layers", "fit", "_keras", "harness"]),
     st.sampled_from(["", " ", "torch\n", "../torch", "a/b", "/etc/passwd", "x;rm -rf", "Torch", "tørch", "名前"]),
-    st.sampled_from(["lr", "epochs", "n", "runs", "training", "sizes", "then", "1", "null", "true"]),
+    st.sampled_from(["lr", "epochs", "n", "runs", "training", "sizes", "eras", "1", "null", "true"]),
     st.text(min_size=0, max_size=12),
     st.integers(-3, 3),  # YAML reads `1:` as an int key
     st.just(None),  # and `null:` (or `~:`) as None
@@ -51,7 +51,7 @@ NUMBERS = st.one_of(
 SPECIAL = st.sampled_from([math.nan, math.inf, -math.inf, 1e39, -1e39, 1e300, 1e-320, -1, 0, 2.0, 2**32, 2**63, True])
 SETTING_NAMES = [field.name for field in dataclasses.fields(Settings)]
 SETTINGS_BLOCKS = [("training",), ("runs", "torch", "scratch"), ("runs", "numpy", "scratch"), ("bench", "training")]
-SETTINGS_BLOCKS += [("then", "training"), ("bench", "runs", "numpy", "scratch"), ("bench", "nondeterministic", "jax")]
+SETTINGS_BLOCKS += [("eras", "training"), ("bench", "runs", "numpy", "scratch"), ("bench", "nondeterministic", "jax")]
 SCALARS = st.one_of(NUMBERS, st.booleans(), st.none(), st.text(max_size=8), NAMES)
 VALUES = st.one_of(
     SCALARS,
@@ -98,14 +98,14 @@ def mutated(draw):
             break
         kind = draw(
             st.sampled_from(
-                ["drop", "add", "replace", "rename", "batch_above_n", "warmup_at_epochs", "then_unknown", "nest"]
+                ["drop", "add", "replace", "rename", "batch_above_n", "warmup_at_epochs", "era_unknown", "nest"]
                 + ["number"] * 3  # numbers are where most values are
                 + ["setting"] * 3  # and any training key, set where a run's settings come from
             )
         )
         if kind == "batch_above_n":
             n = config.get("dataset", {}).get("n", 200) if isinstance(config.get("dataset"), dict) else 200
-            where = draw(st.sampled_from([("training",), ("runs", "torch", "scratch"), ("then", "training")]))
+            where = draw(st.sampled_from([("training",), ("runs", "torch", "scratch"), ("eras", "training")]))
             value = (n if isinstance(n, int) else 200) + draw(st.integers(1, 10**6))
             path = (*where, "batch_size")
         elif kind == "warmup_at_epochs":
@@ -114,9 +114,9 @@ def mutated(draw):
             path, value = (*where, "warmup_epochs"), epochs + draw(st.integers(0, 3))
             if set_at(config, (*where, "epochs"), epochs):
                 touched.append(["epochs", "warmup_epochs"])
-        elif kind == "then_unknown":
+        elif kind == "era_unknown":
             run = draw(st.sampled_from(["jax/fit", "numpy/layers", "mxnet/scratch", "torch/", "/scratch", "torch"]))
-            path, value = ("then", "runs", draw(st.integers(0, 5))), run
+            path, value = ("eras", "runs", draw(st.integers(0, 5))), run
         elif kind == "drop":
             path = draw(st.sampled_from(tree))
             parent = parent_of(config, path)
@@ -274,7 +274,7 @@ def test_every_fuzzed_config_is_resolved_to_valid_settings_or_rejected_naming_th
     assert resolved.runs, "a config with no run was accepted"
     assert_valid_dataset(resolved.dataset)
     n = resolved.dataset["n"]
-    for (framework, variant), values in {**resolved.runs, **resolved.then_runs}.items():
+    for (framework, variant), values in {**resolved.runs, **resolved.era_runs}.items():
         assert_valid_settings(values, n, framework, variant)
     for (size, _, framework), variants in resolved.bench_jobs.items():
         assert_valid_dataset({**resolved.dataset, "n": size})

@@ -123,8 +123,8 @@ def test_the_default_run_and_the_bench_run_every_remedy_beside_its_run_with_its_
 
 
 def test_no_remedy_runs_in_the_2020_era():
-    """The remedies use what later versions added (foreach/fused SGD): they are not `then:` runs."""
-    then = set(DEFAULT["then"]["runs"])
+    """The remedies use what later versions added (foreach/fused SGD): they are not `eras:` runs."""
+    then = set(DEFAULT["eras"]["runs"])
     assert not {f"{framework}/{remedy}" for framework, remedy, _, _ in DECLARED} & then
 
 

@@ -1,4 +1,4 @@
-"""Then and now: the config's `then:` section, and the comparison of two eras' results, on hand-made inputs."""
+"""Then and now: the config's `eras:` runs, and the comparison of two eras' results, on hand-made inputs."""
 
 import copy
 import math
@@ -9,7 +9,8 @@ import yaml
 from conftest import ROOT, make_result
 
 from tale_of_two.analysis import then_vs_now
-from tale_of_two.config import ThenConfigError, resolve_runs, resolve_then
+from tale_of_two.config import EraConfigError, resolve_era_runs, resolve_runs
+from tale_of_two.eras import interpreter, missing_interpreter_message
 
 DEFAULT = yaml.safe_load((ROOT / "config/config.yaml").read_text())
 SHA = "0" * 64
@@ -32,9 +33,9 @@ def era_result(framework, variant, era, losses, *, w=0.1, b=0.3, epoch_s=0.001, 
 # --- config ------------------------------------------------------------------------------------------------
 
 
-def test_default_then_is_the_article_s_five_runs_from_the_shared_start():
+def test_default_era_runs_are_the_article_s_five_runs_from_the_shared_start():
     runs = resolve_runs(DEFAULT)
-    then = resolve_then(DEFAULT, runs)
+    then = resolve_era_runs(DEFAULT, runs)
     assert list(then) == [
         ("torch", "scratch"),
         ("torch", "layers"),
@@ -47,31 +48,32 @@ def test_default_then_is_the_article_s_five_runs_from_the_shared_start():
     assert all(settings["init"] == "uniform" and settings["device"] == "cpu" for settings in then.values())
 
 
-def test_a_then_run_missing_from_runs_is_named():
+def test_an_era_run_missing_from_runs_is_named():
     config = copy.deepcopy(DEFAULT)
-    config["then"]["runs"] = ["torch/scratch", "jax/fit"]
-    with pytest.raises(ThenConfigError, match=r"then.runs\[1\]: 'jax/fit' is not a run of `runs:`"):
-        resolve_then(config, resolve_runs(config))
+    config["eras"]["runs"] = ["torch/scratch", "jax/fit"]
+    with pytest.raises(EraConfigError, match=r"eras.runs\[1\]: 'jax/fit' is not a run of `runs:`"):
+        resolve_era_runs(config, resolve_runs(config))
 
 
-def test_then_training_that_leaves_no_epoch_to_time_is_named():
+def test_era_training_that_leaves_no_epoch_to_time_is_named():
     config = copy.deepcopy(DEFAULT)
-    config["then"]["training"] = {"epochs": 3}
-    with pytest.raises(ThenConfigError, match=r"then.runs\[0\] \(torch/scratch\): warmup_epochs \(5\)"):
-        resolve_then(config, resolve_runs(config))
+    config["eras"]["training"] = {"epochs": 3}
+    with pytest.raises(EraConfigError, match=r"eras.runs\[0\] \(torch/scratch\): warmup_epochs \(5\)"):
+        resolve_era_runs(config, resolve_runs(config))
 
 
-def test_no_then_section_means_no_then_runs():
-    config = {key: value for key, value in DEFAULT.items() if key != "then"}
-    assert resolve_then(config, resolve_runs(config)) == {}
+def test_no_eras_section_means_no_era_runs():
+    config = {key: value for key, value in DEFAULT.items() if key != "eras"}
+    assert resolve_era_runs(config, resolve_runs(config)) == {}
 
 
 def test_interpreter_paths_are_from_the_repository_and_commands_from_path():
-    assert then_vs_now.interpreter(".venv-then/bin/python", "/repo") == "/repo/.venv-then/bin/python"
-    assert then_vs_now.interpreter("/opt/py38/bin/python", "/repo") == "/opt/py38/bin/python"
-    assert then_vs_now.interpreter("python", "/repo") == "python"
-    message = then_vs_now.missing_interpreter_message("/repo/.venv-then/bin/python")
-    assert "./setup.sh --then" in message and "PYTHON38" in message
+    assert interpreter(".venv-then/bin/python", "/repo") == "/repo/.venv-then/bin/python"
+    assert interpreter("/opt/py38/bin/python", "/repo") == "/opt/py38/bin/python"
+    assert interpreter("python", "/repo") == "python"
+    message = missing_interpreter_message("then", "/repo/py38/bin/python")
+    assert message.startswith("eras.environments.then.python: /repo/py38/bin/python does not exist")
+    assert "builds .venv-then itself" in message
 
 
 # --- comparing eras ------------------------------------------------------------------------------------------

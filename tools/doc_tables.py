@@ -24,7 +24,7 @@ The generators (GENERATORS), each from the result files of the run it describes:
 - `time_to_solution`: a run with `--configfile config/converged.yaml`: the same result files and
   results/data/dataset.npz, through `tale_of_two.analysis.convergence`;
 - `then_vs_now` and `idioms`: `snakemake then_vs_now`: results/then_vs_now.csv (rule `compare_eras`'s table),
-  results/then_vs_now/{era}/runs/*/*.json (when, and on what machine) and results/then_vs_now/idioms/{era}.json,
+  results/eras/{era}/runs/*/*.json (when, and on what machine) and results/then_vs_now/idioms/{era}.json,
   shown through `tale_of_two.analysis.then_vs_now`;
 - `bench`: `snakemake bench`: results/bench/scaling.csv (rule `bench_summary`'s table) and the bench jobs'
   results/bench/n*/*deterministic/round*/*.json, with the cost model of `tale_of_two.analysis.bench`;
@@ -306,7 +306,7 @@ def read_then_vs_now(root: Path) -> tuple[pd.DataFrame, list[dict]]:
         raise TablesError(f"{path}: not a then-and-now table (no rows, or no column {missing[:1]})")
     frame[list(THEN_TEXT)] = frame[list(THEN_TEXT)].fillna("")
     results = [
-        read_json(results_dir / "then_vs_now" / era / "runs" / f"{run}.json", THEN_COMMAND)
+        read_json(results_dir / "eras" / era / "runs" / f"{run}.json", THEN_COMMAND)
         for run, era in zip(frame["run"], frame["era"], strict=True)
     ]
     return frame, results

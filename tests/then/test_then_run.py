@@ -33,7 +33,7 @@ pytestmark = [
 def run_then(workdir: Path, *args: str) -> str:
     """`snakemake` in `workdir` on the tiny config with the 2020 interpreter, its output."""
     # Last: --config takes every word after it, up to the next option.
-    then = ("--configfile", TINY, "--config", f"then={{python: {THEN_PYTHON}}}")
+    then = ("--configfile", TINY, "--config", f"eras={{environments: {{then: {{python: {THEN_PYTHON}}}}}}}")
     return snakemake(workdir, *args, *then, timeout=1800, timing_slots=None).output
 
 
@@ -72,8 +72,8 @@ def test_the_eras_agree_within_float32_tolerance(workdir):
 def test_each_2020_result_says_what_its_version_lacked(workdir):
     schema = json.loads((ROOT / "workflow/schemas/result.schema.json").read_text())
     for run in RUNS:
-        then = json.loads((workdir / f"results/then_vs_now/then/runs/{run}.json").read_text())
-        now = json.loads((workdir / f"results/then_vs_now/now/runs/{run}.json").read_text())
+        then = json.loads((workdir / f"results/eras/then/runs/{run}.json").read_text())
+        now = json.loads((workdir / f"results/eras/now/runs/{run}.json").read_text())
         jsonschema.validate(then, schema)
         jsonschema.validate(now, schema)
         lacked = " ".join(then["notes"])
