@@ -15,11 +15,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 trap 'status=$?; [ $status = 0 ] && say "passed in $(($(date +%s) - STARTED_AT)) s"; exit $status' EXIT
 
-if [ -z "${PYTHON38:-}" ] && command -v pyenv >/dev/null; then
-    PYTHON38=$(ls -d "$(pyenv root)"/versions/3.8*/bin/python3.8 2>/dev/null | sort -rV | head -1) || true
-    [ -n "$PYTHON38" ] && export PYTHON38
-fi
-say "./setup.sh --then (Python 3.8: ${PYTHON38:-python3.8 on PATH})"
+say "./setup.sh --then"
 ./setup.sh --then || die "./setup.sh --then"
 
 TALE_OF_TWO_THEN_PYTHON=$PWD/.venv-then/bin/python .venv/bin/python -m pytest tests/then -n 0 -v -p no:cacheprovider -rs \

@@ -12,8 +12,10 @@ from conftest import ROOT, make_result
 from test_bench import compiled, timed
 from test_remedies import bench_result
 from test_then_vs_now import era_result, idiom_records
+from test_timeline import profile
+from test_timeline import result as timeline_result
 
-from tale_of_two.analysis import bench, convergence, summary, then_vs_now
+from tale_of_two.analysis import bench, convergence, summary, then_vs_now, timeline
 from tale_of_two.fit import data, idioms, profiling
 
 sys.path.insert(0, str(ROOT / "tools"))
@@ -459,8 +461,8 @@ def test_verify_names_hand_edits_unknown_sections_and_broken_links(tmp_path):
     seals = doc_tables.seal_problems(tmp_path)
     assert len(seals) == 2 and "section 'runs' differs from what its generator wrote" in seals[0]
     assert (
-        "section 'nosuch' names no generator (known: runs, time_to_solution, then_vs_now, idioms, bench, remedies, "
-        "profiles)" in seals[1]
+        "section 'nosuch' names no generator (known: runs, time_to_solution, then_vs_now, idioms, timeline, bench, "
+        "remedies, profiles)" in seals[1]
     )
     done = tool("--verify", "--pages", str(tmp_path))
     assert done.returncode == 1 and done.stderr.count("doc_tables: ") == 6
@@ -529,6 +531,68 @@ def test_each_section_lists_exactly_the_runs_of_the_config_it_describes(name, co
         assert re.search(r"Runs finished \d{4}-\d\d-\d\d \d\d:\d\d to .* UTC on .*, \d+ CPUs", body)
 
 
+@pytest.fixture
+def timeline_dir(tmp_path):
+    """What `snakemake timeline` leaves: timeline.csv, and each era's run result and profile."""
+    results = [
+        timeline_result("torch", "scratch", "then", "1.7.1", epoch_s=0.002),
+        timeline_result("torch", "scratch", "now", "2.13.0+cpu", epoch_s=0.001),
+        timeline_result("tensorflow", "fit", "then", "2.3.4", [2.0, 1.0], epoch_s=0.001, loss_name="mae"),
+        timeline_result("tensorflow", "fit", "tf2.15", "2.15.1", [2.0, 1.0], epoch_s=0.0011, loss_name="mae"),
+        timeline_result("tensorflow", "fit", "now", "2.21.0", [2.0, 1.0], epoch_s=0.02, loss_name="mae"),
+    ]
+    for index, run in enumerate(results):
+        run["finished_utc"] = f"2026-12-01T11:0{index}:00+00:00"
+        era, name = run["era"]["name"], f"{run['framework']}/{run['variant']}"
+        for kind, document in (("runs", run), ("profiles", profile(run["timings"]["epoch_s"]["median"]))):
+            path = tmp_path / "results/eras" / era / kind / f"{name}.json"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(document))
+    frame = timeline.table(results, ["then", "tf2.15", "now"], {"tf2.15": {"size_bytes": 1.29e9}})
+    frame.to_csv(tmp_path / "results/timeline.csv", index=False)  # as timeline_table does
+    return tmp_path
+
+
+def test_timeline_section_has_every_run_and_release_each_run_s_step_and_the_environments(timeline_dir):
+    body = doc_tables.timeline_section(timeline_dir)
+    blocks = [block for block in body.split("\n\n") if block.startswith("|")]
+    runs, steps = blocks[0], blocks[1]
+    assert [f"{row[0]} {row[1]}" for row in table_rows(runs)[2:]] == [
+        "torch/scratch then",
+        "torch/scratch now",
+        "tensorflow/fit then",
+        "tensorflow/fit tf2.15",
+        "tensorflow/fit now",
+    ]
+    assert table_rows(runs)[5][2] == "tensorflow 2.15.1 (2023-11-14)"
+    assert by_run(steps)["tensorflow/fit"]["to"] == "2.21 (now)" and by_run(steps)["tensorflow/fit"]["ratio"] == "18.18"
+    assert "**tensorflow/fit: 2.15 to 2.21**" in body
+    assert "| tf2.15 | 1.29 |" in body
+    (timeline_dir / "results/eras/tf2.15/profiles/tensorflow/fit.json").unlink()
+    with pytest.raises(doc_tables.TablesError, match=r"tf2\.15/profiles/tensorflow/fit\.json: missing; run `"):
+        doc_tables.timeline_section(timeline_dir)
+    (timeline_dir / "results/timeline.csv").write_text("run,era\n")
+    with pytest.raises(doc_tables.TablesError, match=r"timeline\.csv: not a timeline table"):
+        doc_tables.timeline_section(timeline_dir)
+
+
+def test_the_timeline_page_holds_what_its_text_says():
+    """docs/timeline.md: every run on every release of the default timeline, all agreeing with today's, and
+    tensorflow/fit's biggest step at TensorFlow 2.16 (Keras 3), confirmed by its profiles: the data pipeline."""
+    (body,) = section_bodies("timeline")
+    config = yaml.safe_load((ROOT / "config/config.yaml").read_text())["eras"]
+    runs = table_rows([block for block in body.split("\n\n") if block.startswith("|")][0])[2:]
+    assert sorted({row[1] for row in runs}) == sorted(config["timeline"])
+    assert {row[0] for row in runs} == set(config["runs"]) and len(runs) == 33
+    assert all(row[-1].endswith("(agrees)") for row in runs)
+    steps = by_run([block for block in body.split("\n\n") if block.startswith("| run | from")][0])
+    assert (
+        steps["tensorflow/fit"]["from"] == "2.15 (tf2.15)" and steps["tensorflow/fit"]["to"] == "2.16 (tf2.16-torch2.4)"
+    )
+    explained = body.split("**tensorflow/fit: 2.15 to 2.16**")[1].split("\n\n")[1]
+    assert ": the same step). Under cProfile the groups that moved most: data pipeline +" in explained
+
+
 def section_bodies(name: str) -> list[str]:
     return [s.body for path in doc_tables.pages() for s in doc_tables.sections(path.read_text()) if s.name == name]
 
@@ -582,7 +646,8 @@ def test_the_remedies_section_has_the_form_its_generator_gives(remedies_dir):
 
 def schema_keys(node: dict, prefix: str, definitions: dict) -> list[str]:
     """Every key the schema allows, dotted; the top-level `training` block's keys are those of its definition
-    (under `bench.training` and `then.training` the same keys are overrides, explained with `training`)."""
+    (under `bench.training` and `eras.training` the same keys are overrides, explained with `training`); the
+    entries of a mapping by name (`eras.environments`) are NAME."""
     keys = []
     for name, value in node.get("properties", {}).items():
         key = prefix + name
@@ -592,15 +657,19 @@ def schema_keys(node: dict, prefix: str, definitions: dict) -> list[str]:
             keys += schema_keys(definitions["training"], f"{key}.", definitions)
         elif value.get("type") == "object" and "properties" in value:
             keys += schema_keys(value, f"{key}.", definitions)
+        elif isinstance(value.get("additionalProperties"), dict) and "properties" in value["additionalProperties"]:
+            keys += schema_keys(value["additionalProperties"], f"{key}.NAME.", definitions)
     return keys
 
 
 def test_config_readme_explains_every_key_of_the_schema():
     schema = yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text())
     keys = schema_keys(schema, "", schema["definitions"])
-    assert {"dataset.n", "training.lr", "bench.training", "then.python", "profile.epochs"} <= set(keys)
+    assert {"dataset.n", "training.lr", "bench.training", "eras.environments.NAME.python", "profile.epochs"} <= set(
+        keys
+    )
     text = (ROOT / "config/README.md").read_text()
-    documented = set(re.findall(r"`([a-z_]+(?:\.[a-z_]+)*)`", text))
+    documented = set(re.findall(r"`([a-z_]+(?:\.(?:[a-z_]+|NAME))*)`", text))
     missing = [key for key in keys if key not in documented]
     assert not missing, f"config/README.md does not explain: {missing}"
 

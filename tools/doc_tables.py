@@ -26,6 +26,8 @@ The generators (GENERATORS), each from the result files of the run it describes:
 - `then_vs_now` and `idioms`: `snakemake then_vs_now`: results/then_vs_now.csv (rule `compare_eras`'s table),
   results/eras/{era}/runs/*/*.json (when, and on what machine) and results/then_vs_now/idioms/{era}.json,
   shown through `tale_of_two.analysis.then_vs_now`;
+- `timeline`: `snakemake timeline`: results/timeline.csv (rule `timeline_table`'s table), and each era's
+  results/eras/{era}/runs/*/*.json and profiles/*/*.json, shown through `tale_of_two.analysis.timeline`;
 - `bench`: `snakemake bench`: results/bench/scaling.csv (rule `bench_summary`'s table) and the bench jobs'
   results/bench/n*/*deterministic/round*/*.json, with the cost model of `tale_of_two.analysis.bench`;
 - `remedies`: `snakemake bench`: the same bench jobs' results, each remedy beside the run it remedies as
@@ -40,6 +42,7 @@ The default run and the converged one write the same results/, so each page's ta
     .venv/bin/snakemake --cores 2 --configfile config/converged.yaml \
         && .venv/bin/python tools/doc_tables.py time_to_solution
     .venv/bin/snakemake then_vs_now --cores 2 && .venv/bin/python tools/doc_tables.py then_vs_now idioms
+    .venv/bin/snakemake timeline --cores 2 && .venv/bin/python tools/doc_tables.py timeline
     .venv/bin/snakemake bench --cores 2 && .venv/bin/python tools/doc_tables.py bench remedies
     .venv/bin/snakemake profile --cores 2 && .venv/bin/python tools/doc_tables.py profiles
 """
@@ -47,6 +50,7 @@ The default run and the converged one write the same results/, so each page's ta
 from __future__ import annotations
 
 import argparse
+import datetime
 import hashlib
 import json
 import math
@@ -57,11 +61,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow" / "lib"))
 
-from tale_of_two.analysis import bench, convergence, remedies, then_vs_now  # noqa: E402
+from tale_of_two.analysis import bench, convergence, remedies, then_vs_now, timeline  # noqa: E402
 from tale_of_two.analysis.summary import START, equivalence, trained_rows  # noqa: E402
 from tale_of_two.fit import data  # noqa: E402
 
@@ -373,6 +378,49 @@ def idioms_section(root: Path) -> str:
 
 # --- the scaling benchmark ---------------------------------------------------------------------------------------
 
+TIMELINE_COMMAND = ".venv/bin/snakemake timeline --cores 2"
+TIMELINE_TEXT = (*THEN_TEXT, "release", "released", "previous_release", "previous_era", "reference_era")
+
+
+def timeline_section(root: Path) -> str:
+    """Every run on every release of the timeline, each run's biggest step, and what the profiles say of it."""
+    results_dir = root / "results"
+    path = results_dir / "timeline.csv"
+    if not path.exists():
+        raise TablesError(f"{path}: missing; run `{TIMELINE_COMMAND}` first")
+    frame = pd.read_csv(path, dtype=dict.fromkeys(TIMELINE_TEXT, str))
+    missing = [column for column in (*TIMELINE_TEXT, "agree", "epoch_vs_previous") if column not in frame]
+    if missing or frame.empty:
+        raise TablesError(f"{path}: not a timeline table (no rows, or no column {missing[:1]})")
+    frame[list(TIMELINE_TEXT)] = frame[list(TIMELINE_TEXT)].fillna("")
+    frame["released"] = [datetime.date.fromisoformat(day) if day else None for day in frame["released"]]
+    rows = list(zip(frame["era"], frame["run"], strict=True))
+    results = [read_json(results_dir / "eras" / era / "runs" / f"{run}.json", TIMELINE_COMMAND) for era, run in rows]
+    profiles = {
+        (era, run): read_json(results_dir / "eras" / era / "profiles" / f"{run}.json", TIMELINE_COMMAND)
+        for era, run in rows
+    }
+    # config/config.yaml's timeline order (the run the pages describe); eras it does not list, last.
+    listed = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["eras"]["timeline"]
+    eras = [era for era in listed if era in set(frame["era"])]
+    eras += [era for era in dict.fromkeys(frame["era"]) if era not in eras]
+    parts = timeline.sections(frame, profiles, eras)
+    parts[0] = (None, "", timeline.runs_shown(frame).drop(columns="what this version lacked, and did instead"))
+    settings = results[0]["settings"]
+    lines = [
+        heading("timeline", results),
+        "",
+        f"n = {results[0]['dataset']['n']}; steady-state time per epoch over {settings['repeats']} repeats, "
+        f"{settings['warmup_epochs']} warm-up epochs excluded; *import*: the framework's import, *setup*: the "
+        "model's, each timed once per run; profiles: each run for the config's `profile.epochs` epochs.",
+    ]
+    for title, intro, shown in parts:
+        lines += [""] + ([f"**{title}**", ""] if title else []) + ([intro, ""] if intro else [])
+        if shown is not None:
+            lines.append(markdown_table(shown))
+    return "\n".join(line for line in lines).replace("\n\n\n", "\n\n").strip("\n")
+
+
 BENCH_COMMAND = ".venv/bin/snakemake bench --cores 2"
 BENCH_TEXT = ("run", "framework", "variant", "status", "compiler", "recompile_reason", "error")
 
@@ -600,6 +648,7 @@ GENERATORS: dict[str, Callable[[Path], str]] = {
     "time_to_solution": time_to_solution_section,
     "then_vs_now": then_vs_now_section,
     "idioms": idioms_section,
+    "timeline": timeline_section,
     "bench": bench_section,
     "remedies": remedies_section,
     "profiles": profiles_section,
@@ -611,6 +660,7 @@ RUN_OF = {
     "time_to_solution": f"{DEFAULT_COMMAND} --configfile config/converged.yaml",
     "then_vs_now": THEN_COMMAND,
     "idioms": THEN_COMMAND,
+    "timeline": TIMELINE_COMMAND,
     "bench": BENCH_COMMAND,
     "remedies": BENCH_COMMAND,
     "profiles": PROFILE_COMMAND,
