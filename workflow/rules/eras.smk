@@ -16,6 +16,10 @@ rule era_environment:
     wildcard_constraints:
         era=ERA_NAMES,
     localrule: True
+    conda:
+        "../../envs/analysis.yaml"
+    container:
+        ANALYSIS_CONTAINER
     params:
         python_version=lambda wildcards: ERAS[wildcards.era].python_version,
         requirements=lambda wildcards: ERAS[wildcards.era].requirements,
@@ -133,7 +137,7 @@ rule timeline_table:
     params:
         eras=TIMELINE,
     script:
-        "../scripts/timeline.py"
+        "../scripts/timeline_table.py"
 
 
 rule timeline:
