@@ -194,12 +194,15 @@ def test_an_environment_of_another_python_is_named(tmp_path):
         era_environments.build(era(python_version="3.1"), tmp_path)
 
 
-def test_the_size_counts_each_hard_linked_file_once(tmp_path):
+def test_the_size_counts_each_hard_linked_file_once_and_follows_no_link(tmp_path):
     (tmp_path / "a").write_bytes(b"x" * 100_000)
     single = era_environments.size_on_disk(tmp_path)
     (tmp_path / "b").hardlink_to(tmp_path / "a")
-    (tmp_path / "c").symlink_to(tmp_path / "a")
     assert era_environments.size_on_disk(tmp_path) == single >= 100_000
+    link = tmp_path / "c"
+    link.symlink_to(tmp_path / "a")
+    # A link counts its own blocks (none when its target fits in the inode), never its target's.
+    assert era_environments.size_on_disk(tmp_path) == single + link.lstat().st_blocks * 512 < 2 * single
 
 
 @pytest.mark.e2e
