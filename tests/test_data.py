@@ -143,3 +143,10 @@ def test_load_dataset_reads_the_metadata_then_the_arrays_it_vouches_for(tmp_path
         data.load_dataset(arrays_path, metadata_path)
     with pytest.raises(data.DatasetError, match=r"nope\.json: file not found"):
         data.load_dataset(arrays_path, tmp_path / "nope.json")
+
+
+def test_a_noise_of_negative_zero_is_no_noise():
+    # The schema's `minimum: 0` admits -0.0, which numpy's normal rejects ("scale < 0"); the config fuzzer found it.
+    quiet = data.generate(data.DatasetSpec(n=50, noise_std=0.0))
+    signed = data.generate(data.DatasetSpec(n=50, noise_std=-0.0))
+    assert all(np.array_equal(quiet[key], signed[key]) for key in ("x", "y"))

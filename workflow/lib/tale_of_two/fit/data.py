@@ -41,7 +41,8 @@ def generate(spec: DatasetSpec) -> dict[str, np.ndarray]:
     """Draw x, then the noise, from one seeded generator: same spec, same bytes."""
     rng = np.random.default_rng(spec.seed)
     x = rng.uniform(spec.x_low, spec.x_high, spec.n)
-    noise = rng.normal(0.0, spec.noise_std, spec.n)
+    # + 0.0 makes noise_std -0.0 (which the schema's minimum 0 admits) 0.0: numpy's normal rejects a negative zero.
+    noise = rng.normal(0.0, spec.noise_std + 0.0, spec.n)
     y = spec.w_true * x + spec.b_true + noise
     return {"x": x.astype(spec.dtype), "y": y.astype(spec.dtype)}
 
