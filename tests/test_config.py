@@ -199,6 +199,8 @@ def test_profile_sizes_are_a_setting_and_need_a_bench_beyond_the_dataset_s_n():
         ({"training__init_high": 1e39}, r"^runs\.torch\.scratch: init_low \(-0\.1\) and init_high \(1e\+39\) must lie"),
         ({"training__lr": 1e-320}, r"^runs\.torch\.scratch: lr 1e-320 is 0 or infinite in float32"),
         ({"training__seed": 2**32}, r"^training\.seed: 4294967296 is greater than the maximum of 4294967295"),
+        ({"dataset__n": 10**7 + 1}, r"^dataset\.n: 10000001 is greater than the maximum of 10000000"),
+        ({"bench__sizes": [200, 10**8]}, r"^bench\.sizes\[1\]: 100000000 is greater than the maximum of 10000000"),
         # Eras: each names its key; the requirements file is read before any job (it says which runs train).
         ({"eras__timeline": ["then", "tf3.0", "now"]}, r"^eras\.timeline\[1\]: no era 'tf3\.0' in eras\.environments"),
         ({"eras__environments__tf2.15__requirements": "envs/eras/no.txt"}, r"^eras\.environments\.tf2\.15\.requirem"),
