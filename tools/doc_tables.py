@@ -299,22 +299,28 @@ THEN_COMMAND = ".venv/bin/snakemake then_vs_now --cores 2"
 THEN_TEXT = ("run", "era", "python", "framework_version", "keras_version", "status", "loss_name", "notes")
 
 
-def read_then_vs_now(root: Path) -> tuple[pd.DataFrame, list[dict]]:
-    """results/then_vs_now.csv as the rule `compare_eras` wrote it, and the result of every run and era in it."""
+def read_era_table(root: Path, name: str, text: tuple, numbers: tuple, kind: str, command: str):
+    """results/{name}.csv of an eras target (its text columns read as text, blank as ""), and the result of every
+    run and era in it, from results/eras/."""
     results_dir = root / "results"
-    path = results_dir / "then_vs_now.csv"
+    path = results_dir / f"{name}.csv"
     if not path.exists():
-        raise TablesError(f"{path}: missing; run `{THEN_COMMAND}` first")
-    frame = pd.read_csv(path, dtype=dict.fromkeys(THEN_TEXT, str))
-    missing = [column for column in (*THEN_TEXT, "agree", "max_rel_loss_diff") if column not in frame]
+        raise TablesError(f"{path}: missing; run `{command}` first")
+    frame = pd.read_csv(path, dtype=dict.fromkeys(text, str))
+    missing = [column for column in (*text, *numbers) if column not in frame]
     if missing or frame.empty:
-        raise TablesError(f"{path}: not a then-and-now table (no rows, or no column {missing[:1]})")
-    frame[list(THEN_TEXT)] = frame[list(THEN_TEXT)].fillna("")
+        raise TablesError(f"{path}: not a {kind} table (no rows, or no column {missing[:1]})")
+    frame[list(text)] = frame[list(text)].fillna("")
     results = [
-        read_json(results_dir / "eras" / era / "runs" / f"{run}.json", THEN_COMMAND)
+        read_json(results_dir / "eras" / era / "runs" / f"{run}.json", command)
         for run, era in zip(frame["run"], frame["era"], strict=True)
     ]
     return frame, results
+
+
+def read_then_vs_now(root: Path) -> tuple[pd.DataFrame, list[dict]]:
+    """results/then_vs_now.csv as the rule `compare_eras` wrote it, and the result of every run and era in it."""
+    return read_era_table(root, "then_vs_now", THEN_TEXT, ("agree", "max_rel_loss_diff"), "then-and-now", THEN_COMMAND)
 
 
 def then_vs_now_section(root: Path) -> str:
@@ -384,21 +390,13 @@ TIMELINE_TEXT = (*THEN_TEXT, "release", "released", "previous_release", "previou
 
 def timeline_section(root: Path) -> str:
     """Every run on every release of the timeline, each run's biggest step, and what the profiles say of it."""
-    results_dir = root / "results"
-    path = results_dir / "timeline.csv"
-    if not path.exists():
-        raise TablesError(f"{path}: missing; run `{TIMELINE_COMMAND}` first")
-    frame = pd.read_csv(path, dtype=dict.fromkeys(TIMELINE_TEXT, str))
-    missing = [column for column in (*TIMELINE_TEXT, "agree", "epoch_vs_previous") if column not in frame]
-    if missing or frame.empty:
-        raise TablesError(f"{path}: not a timeline table (no rows, or no column {missing[:1]})")
-    frame[list(TIMELINE_TEXT)] = frame[list(TIMELINE_TEXT)].fillna("")
+    frame, results = read_era_table(
+        root, "timeline", TIMELINE_TEXT, ("agree", "epoch_vs_previous"), "timeline", TIMELINE_COMMAND
+    )
     frame["released"] = [datetime.date.fromisoformat(day) if day else None for day in frame["released"]]
-    rows = list(zip(frame["era"], frame["run"], strict=True))
-    results = [read_json(results_dir / "eras" / era / "runs" / f"{run}.json", TIMELINE_COMMAND) for era, run in rows]
     profiles = {
-        (era, run): read_json(results_dir / "eras" / era / "profiles" / f"{run}.json", TIMELINE_COMMAND)
-        for era, run in rows
+        (era, run): read_json(root / "results" / "eras" / era / "profiles" / f"{run}.json", TIMELINE_COMMAND)
+        for era, run in zip(frame["era"], frame["run"], strict=True)
     }
     # config/config.yaml's timeline order (the run the pages describe); eras it does not list, last.
     listed = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["eras"]["timeline"]

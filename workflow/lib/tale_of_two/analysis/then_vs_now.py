@@ -134,6 +134,18 @@ def markdown_cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+def timing_columns(frame: pd.DataFrame) -> dict[str, list]:
+    """A run's import, setup and steady-state epoch, as the era tables show them."""
+    return {
+        "import, s": frame["import_s"].map(lambda v: f"{v:.2f}"),
+        "setup, ms": frame["setup_s"].map(milliseconds),
+        "epoch, ms (median [IQR])": [
+            "" if pd.isna(m) else f"{1e3 * m:.3f} [{1e3 * q1:.3f}, {1e3 * q3:.3f}]"
+            for m, q1, q3 in zip(frame["epoch_s"], frame["epoch_q1_s"], frame["epoch_q3_s"], strict=True)
+        ],
+    }
+
+
 def runs_shown(frame: pd.DataFrame) -> pd.DataFrame:
     """The per-run, per-era table as a person reads it."""
     return pd.DataFrame(
@@ -152,12 +164,7 @@ def runs_shown(frame: pd.DataFrame) -> pd.DataFrame:
                 "" if pd.isna(v) else f"{v:.6f} ({name})"
                 for v, name in zip(frame["final_loss"], frame["loss_name"], strict=True)
             ],
-            "import, s": frame["import_s"].map(lambda v: f"{v:.2f}"),
-            "setup, ms": frame["setup_s"].map(milliseconds),
-            "epoch, ms (median [IQR])": [
-                "" if pd.isna(m) else f"{1e3 * m:.3f} [{1e3 * q1:.3f}, {1e3 * q3:.3f}]"
-                for m, q1, q3 in zip(frame["epoch_s"], frame["epoch_q1_s"], frame["epoch_q3_s"], strict=True)
-            ],
+            **timing_columns(frame),
             "what this version lacked, and did instead": frame["notes"],
         }
     )
@@ -276,19 +283,28 @@ def sections(frame: pd.DataFrame, idioms: pd.DataFrame, then_idioms: dict, now_i
 
 
 def to_markdown(parts: list) -> str:
+    """(title, intro, table) parts as one page; a part may leave out its title (None), intro ("") or table (None)."""
     text = ""
     for level, (title, intro, shown) in enumerate(parts):
-        text += f"{'#' if level == 0 else '##'} {title}\n\n{intro}\n\n{as_markdown(shown)}\n\n"
+        if title:
+            text += f"{'#' if level == 0 else '##'} {title}\n\n"
+        if intro:
+            text += f"{intro}\n\n"
+        if shown is not None:
+            text += f"{as_markdown(shown)}\n\n"
     return text.rstrip("\n") + "\n"
 
 
 def to_html(parts: list) -> str:
     """The same page for the report: the first part's title is the page's."""
-    body = "".join(
-        (f"<h2>{html.escape(title)}</h2>" if level else "")
-        + f"<p>{html.escape(intro)}</p>{shown.to_html(index=False, na_rep='')}"
-        for level, (title, intro, shown) in enumerate(parts)
-    )
+    body = ""
+    for level, (title, intro, shown) in enumerate(parts):
+        if title and level:
+            body += f"<h2>{html.escape(title)}</h2>"
+        if intro:
+            body += f"<p>{html.escape(intro)}</p>"
+        if shown is not None:
+            body += shown.to_html(index=False, na_rep="")
     return page(parts[0][0], body)
 
 

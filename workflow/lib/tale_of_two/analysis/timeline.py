@@ -14,15 +14,9 @@ import math
 import numpy as np
 import pandas as pd
 
-from tale_of_two.analysis.pages import page
-from tale_of_two.analysis.then_vs_now import (
-    AGREE_RTOL,
-    SAME_TRAJECTORY_SETTINGS,
-    as_markdown,
-    era_row,
-    max_relative_difference,
-    milliseconds,
-)
+from tale_of_two.analysis.then_vs_now import AGREE_RTOL, compare, era_row, timing_columns
+from tale_of_two.analysis.then_vs_now import to_html as to_html  # the timeline's page is built as then-and-now's
+from tale_of_two.analysis.then_vs_now import to_markdown as to_markdown
 
 # When each minor release first reached PyPI (its earliest file's upload time; TensorFlow 2.16's first was
 # 2.16.1). Looked up on PyPI's JSON API on 2026-12-01. A release missing here is plotted in order, undated.
@@ -82,18 +76,14 @@ def table(
         previous = None
         for era, result in by_era.items():
             row = era_row(result)
-            framework = result["framework"]
-            same_start = result["settings"]["init"] == "uniform" and all(
-                result["settings"][key] == reference["settings"][key] for key in SAME_TRAJECTORY_SETTINGS
-            )
-            difference = max_relative_difference(result["loss_history"], reference["loss_history"])
+            against_today = compare(result, reference, rtol)  # the same start, and the loss at every epoch
             environment = environments.get(era)
             row.update(
                 release=minor(result["framework_version"]),
-                released=released(framework, result["framework_version"]),
+                released=released(result["framework"], result["framework_version"]),
                 reference_era=reference["era"]["name"],
-                max_rel_loss_diff=difference,
-                agree=bool(same_start and difference <= rtol),
+                max_rel_loss_diff=against_today["max_rel_loss_diff"],
+                agree=against_today["agree"],
                 rtol=rtol,
                 epoch_vs_previous=(
                     row["epoch_s"] / previous["epoch_s"]
@@ -190,12 +180,7 @@ def runs_shown(frame: pd.DataFrame) -> pd.DataFrame:
                 f"{python}" + (f", Keras {keras}" if keras else "")
                 for python, keras in zip(frame["python"], frame["keras_version"], strict=True)
             ],
-            "import, s": frame["import_s"].map(lambda v: f"{v:.2f}"),
-            "setup, ms": frame["setup_s"].map(milliseconds),
-            "epoch, ms (median [IQR])": [
-                "" if pd.isna(m) else f"{1e3 * m:.3f} [{1e3 * q1:.3f}, {1e3 * q3:.3f}]"
-                for m, q1, q3 in zip(frame["epoch_s"], frame["epoch_q1_s"], frame["epoch_q3_s"], strict=True)
-            ],
+            **timing_columns(frame),
             "epoch / previous release": frame["epoch_vs_previous"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}"),
             "loss vs today: max rel. difference": [
                 f"{d:.1e} ({'agrees' if a else 'differs'})"
@@ -279,32 +264,6 @@ def sections(frame: pd.DataFrame, profiles: dict[tuple[str, str], dict], eras: l
         )
     )
     return parts
-
-
-def to_markdown(parts: list) -> str:
-    text = ""
-    for level, (title, intro, shown) in enumerate(parts):
-        if title:
-            text += f"{'#' if level == 0 else '##'} {title}\n\n"
-        if intro:
-            text += f"{intro}\n\n"
-        if shown is not None:
-            text += f"{as_markdown(shown)}\n\n"
-    return text.rstrip("\n") + "\n"
-
-
-def to_html(parts: list) -> str:
-    import html
-
-    body = ""
-    for level, (title, intro, shown) in enumerate(parts):
-        if title and level:
-            body += f"<h2>{html.escape(title)}</h2>"
-        if intro:
-            body += f"<p>{html.escape(intro)}</p>"
-        if shown is not None:
-            body += shown.to_html(index=False, na_rep="")
-    return page(parts[0][0], body)
 
 
 def plot(frame: pd.DataFrame, eras: list[str], path) -> None:
