@@ -28,7 +28,14 @@ def configure(device: str, threads: int, deterministic: bool = True) -> Runtime:
     if device == "cuda" or (device == "auto" and torch.cuda.is_available()):
         name, synchronize = torch.cuda.get_device_name(0), torch.cuda.synchronize
         return Runtime(
-            torch.device("cuda"), "cuda", name, torch.get_num_threads(), torch.manual_seed, synchronize, notes=notes
+            torch.device("cuda"),
+            "cuda",
+            name,
+            torch.get_num_threads(),
+            torch.manual_seed,
+            synchronize,
+            notes=notes,
+            device_peak_bytes=torch.cuda.max_memory_allocated,  # the caching allocator's peak of live tensors
         )
     return Runtime(torch.device("cpu"), "cpu", "cpu", torch.get_num_threads(), torch.manual_seed, notes=notes)
 
