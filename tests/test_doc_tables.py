@@ -287,7 +287,16 @@ def remedies_dir(tmp_path):
 def test_remedies_section_gives_each_remedy_beside_its_run_at_the_smallest_and_largest_n(remedies_dir):
     body = doc_tables.remedies_section(remedies_dir)
     header, _, *rows = table_rows(body)
-    columns = ["n", "slow run", "cause (profile)", "remedy", "changed lines", "ms before", "ms after", "speed-up [95 % CI]"]
+    columns = [
+        "n",
+        "slow run",
+        "cause (profile)",
+        "remedy",
+        "changed lines",
+        "ms before",
+        "ms after",
+        "speed-up [95 % CI]",
+    ]
     assert header == [*columns, "loss rel. diff", "status"]  # results/remedies.md's columns
     fused = {row[0]: dict(zip(header, row, strict=True)) for row in rows if row[3] == "torch/layers_fused"}
     assert list(fused) == ["200", "1,000,000"]  # n = 1,000 is neither the smallest nor the largest: not shown
@@ -299,7 +308,9 @@ def test_remedies_section_gives_each_remedy_beside_its_run_at_the_smallest_and_l
         "3.0e-07",
         "ok",
     ]
-    assert fused["1,000,000"]["speed-up [95 % CI]"].startswith("1.25x") and "fused=True" in fused["200"]["changed lines"]
+    assert (
+        fused["1,000,000"]["speed-up [95 % CI]"].startswith("1.25x") and "fused=True" in fused["200"]["changed lines"]
+    )
     assert {row[-1] for row in rows if row[3] != "torch/layers_fused"} == {"not benchmarked"}
     # When and where: the four timed runs (n = 200 and 1e6), not the n = 1,000 pair.
     assert "Runs finished 2026-12-01 10:50 to 2026-12-01 10:55 UTC on Linux-test, x86_64, 2 CPUs" in body

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tale_of_two.analysis.api import CONCEPTS, Source, remedies_of
 from tale_of_two.analysis import confidence
+from tale_of_two.analysis.api import CONCEPTS, Source, remedies_of
 from tale_of_two.analysis.bench import merge_rounds
 from tale_of_two.config import FRAMEWORKS_DIR, available_frameworks
 
@@ -150,9 +150,7 @@ def speed_ups(table: pd.DataFrame) -> pd.Series | str:
         return ""
     return pd.Series(
         [
-            ""
-            if pd.isna(ratio)
-            else confidence.ratio_text(ratio, None if pd.isna(low) else (low, high))
+            "" if pd.isna(ratio) else confidence.ratio_text(ratio, None if pd.isna(low) else (low, high))
             for ratio, low, high in zip(table["speed-up"], table["speed-up low"], table["speed-up high"], strict=True)
         ],
         index=table.index,

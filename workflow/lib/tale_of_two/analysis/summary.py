@@ -159,6 +159,12 @@ def memory_columns(memory: dict) -> dict:
     return {**columns, "framework_rss_bytes": None if None in (before, after) else after - before}
 
 
+def epoch_interval(result: dict) -> dict:
+    """The median epoch's 95 % interval (`confidence.median_interval`), NaN with too few repeats."""
+    low, high = median_interval(steady_repeats(result)) or (np.nan, np.nan)
+    return {"epoch_time_ci_low_s": low, "epoch_time_ci_high_s": high}
+
+
 def run_row(result: dict, metadata: dict, x: np.ndarray, y: np.ndarray) -> dict:
     # A diverged run may have no finite parameters: NaN keeps the row and the column types.
     w, b = (np.nan if v is None else v for v in (result["fitted"]["w"], result["fitted"]["b"]))
@@ -184,7 +190,7 @@ def run_row(result: dict, metadata: dict, x: np.ndarray, y: np.ndarray) -> dict:
         "epoch_time_s": timings["epoch_s"]["median"],
         "epoch_time_q1_s": timings["epoch_s"]["q1"],
         "epoch_time_q3_s": timings["epoch_s"]["q3"],
-        **dict(zip(("epoch_time_ci_low_s", "epoch_time_ci_high_s"), median_interval(steady_repeats(result)) or ())),
+        **epoch_interval(result),
         "cv_between_repeats": cv_between_repeats(timings),
         "first_epoch_s": timings["first_epoch_s"],
         "harness_overhead_s": timings["harness_overhead_s"],
