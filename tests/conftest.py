@@ -262,6 +262,7 @@ def make_result(
             "peak_rss_after_import_bytes": 200_000_000,
             "peak_rss_after_setup_bytes": 210_000_000,
             "peak_rss_after_training_bytes": 220_000_000,
+            "setup_held_bytes": 8 * n,
             "rss_growth_bytes_per_epoch": 0.0,
             "growth_epochs": epochs,
             "device_peak_bytes": None,

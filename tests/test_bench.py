@@ -281,3 +281,16 @@ def test_scaling_page_and_plot_carry_the_batch_axis(results, tmp_path):
     path = tmp_path / "scaling.png"
     bench.plot_scaling(bench.scaling_table(results), results + batch_results, path, batches)
     assert matplotlib.image.imread(path).shape[:2] == (660, 1320)
+
+
+def test_the_memory_section_says_which_runs_copy_the_data(results):
+    for result in results:  # conftest's make_result: the set-up holds 8 bytes a point, a copy of x and y
+        if result["framework"] == "numpy":
+            result["memory"]["setup_held_bytes"] = 0  # numpy works on the arrays it is given
+    table = bench.scaling_table(results)
+    text = bench.memory_markdown(table)
+    rows = goal_rows(text)
+    assert rows["torch/scratch"] == ["8.00", "8.00", "1.00 (copies)", "220"]  # n = 1,000 and 100,000, then largest
+    assert rows["numpy/scratch"][2] == "0.00"
+    assert "A run copies the data where it holds at least 50% of their bytes: tensorflow/scratch, torch/layers" in text
+    assert "## Memory" in bench.scaling_markdown(table)

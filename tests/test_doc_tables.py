@@ -112,7 +112,9 @@ def test_a_section_measured_above_the_load_limit_is_refused_or_marked(run_dir, t
     args = ("--root", str(run_dir), "--pages", str(tmp_path), "memory")
     refused = tool(*args, "--max-load", "3.5")  # the runs started at loads 0 to 4
     assert refused.returncode == 2 and "section 'memory' was measured at a load average up to 4.0" in refused.stderr
-    assert "above the limit of 3.5 (--max-load)" in refused.stderr and "old table" in (tmp_path / "README.md").read_text()
+    assert (
+        "above the limit of 3.5 (--max-load)" in refused.stderr and "old table" in (tmp_path / "README.md").read_text()
+    )
     assert tool(*args, "--max-load", "4").returncode == 0
     written = (tmp_path / "README.md").read_text()
     assert "--force" not in written and "| torch/scratch |" in written
@@ -619,7 +621,9 @@ def test_era_memory_section_gives_each_run_s_peak_per_release_and_the_keras_3_st
     rows = by_run(next(block for block in body.split("\n\n") if block.startswith("|")))
     assert list(rows["tensorflow/fit"].values()) == ["tensorflow/fit", "220 (170)", "220 (170)", "320 (270)"]
     assert rows["torch/scratch"]["tf2.15"] == ""  # no torch run on that era
-    assert "(TensorFlow 2.15, Keras 2.15.0 to TensorFlow 2.21, Keras 3.15.1), the import's share went from 170 to" in body
+    assert (
+        "(TensorFlow 2.15, Keras 2.15.0 to TensorFlow 2.21, Keras 3.15.1), the import's share went from 170 to" in body
+    )
     assert "270 MB (median over the TensorFlow runs), and each run's peak changed by 1.45x to 1.45x." in body
 
 
@@ -635,9 +639,9 @@ def test_timeline_section_has_every_run_and_release_each_run_s_step_and_the_envi
         "tensorflow/fit now",
     ]
     assert table_rows(runs)[5][2] == "tensorflow 2.15.1 (2023-11-14)"
-    assert by_run(steps)["tensorflow/fit"]["to"] == "2.21 (now)" and by_run(steps)["tensorflow/fit"]["ratio [95 % CI]"] == (
-        "18.18x (no interval: under 3 repeats)"
-    )
+    assert by_run(steps)["tensorflow/fit"]["to"] == "2.21 (now)" and by_run(steps)["tensorflow/fit"][
+        "ratio [95 % CI]"
+    ] == ("18.18x (no interval: under 3 repeats)")
     assert "**tensorflow/fit: 2.15 to 2.21**" in body
     assert "| tf2.15 | 1.29 |" in body
     (timeline_dir / "results/eras/tf2.15/profiles/tensorflow/fit.json").unlink()

@@ -69,6 +69,36 @@ def test_a_known_extra_100_mb_moves_the_peaks_by_about_that_much():
         # Seen here: 99.8 to 100.2 MB over three pairs; 2 MB covers the kernel's lazily summed page counts.
         assert extra == pytest.approx(100 * MB, abs=2 * MB), stage
     assert plain["dataset_bytes"] == heavy["dataset_bytes"] == 2 * 200 * 4
+    # What the set-up holds now, not the peak: the ballast again (seen: 100.0 to 100.1 MB).
+    assert heavy["setup_held_bytes"] - plain["setup_held_bytes"] == pytest.approx(100 * MB, abs=2 * MB)
+
+
+COPIES = """
+import json, sys
+import numpy as np
+from tale_of_two.fit import harness
+x = np.linspace(-1, 1, 4_000_000, dtype=np.float32)  # x and y: 32 MB
+settings = harness.Settings(epochs=6, warmup_epochs=1, repeats=1)
+print(json.dumps(harness.measure(sys.argv[1], "scratch", x, 0.1 * x + 0.3, settings)["memory"]))
+"""
+
+
+@pytest.mark.parametrize("framework,copies", [("numpy", 0), ("torch", 1)])
+def test_a_set_up_that_copies_the_data_holds_its_bytes(framework, copies):
+    """numpy's scratch run works on the arrays it is given; torch's copies x and y into tensors (torch.tensor)."""
+    done = subprocess.run(
+        [sys.executable, "-c", COPIES, framework],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(ROOT / "workflow" / "lib")},
+        check=True,
+        timeout=300,
+    )
+    memory = json.loads(done.stdout.splitlines()[-1])
+    held = memory["setup_held_bytes"] / memory["dataset_bytes"]
+    # Seen: numpy 0.07 (its (n, 1) columns are views); torch 1.13 to 1.15: one copy, and about 4 MB more that its first
+    # tensors cost once. 0.25 covers that 4 MB (0.13 of 32 MB) with room; half a copy would not pass.
+    assert held == pytest.approx(copies, abs=0.25)
 
 
 def test_a_leak_shows_as_its_growth_per_epoch():

@@ -159,8 +159,8 @@ def load_line(results: list[dict]) -> str:
 def run_rows(table: pd.DataFrame, job_seconds: dict[str, float]) -> str:
     runs = trained_rows(table)
     lines = [
-        "| run | start | epochs | ms per epoch, median [IQR] | median's 95 % CI, ms | peak memory, MB | training job, s "
-        "| fitted w, b | final loss | version |",
+        "| run | start | epochs | ms per epoch, median [IQR] | median's 95 % CI, ms | peak memory, MB "
+        "| training job, s | fitted w, b | final loss | version |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for _, row in runs.iterrows():
@@ -655,8 +655,9 @@ def era_memory_section(root: Path) -> str:
     lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
     cells = {
         (run, era): f"{megabytes(peak)} ({megabytes(share)})"
-        for run, era, peak, share in frame[["run", "era", "peak_rss_after_training_bytes", "framework_rss_bytes"]]
-        .itertuples(index=False)
+        for run, era, peak, share in frame[
+            ["run", "era", "peak_rss_after_training_bytes", "framework_rss_bytes"]
+        ].itertuples(index=False)
     }
     for run in dict.fromkeys(frame["run"]):
         lines.append("| " + " | ".join([run, *(cells.get((run, era), "") for era in eras)]) + " |")

@@ -104,6 +104,9 @@ def scaling_table(results: list[dict]) -> pd.DataFrame:
                 "first_epoch_s": timings["first_epoch_s"],
                 "memory_pass_s": timings["memory_pass_s"]["median"],
                 "harness_overhead_s": timings["harness_overhead_s"],
+                "peak_rss_after_training_bytes": result["memory"]["peak_rss_after_training_bytes"],
+                "setup_held_bytes": result["memory"]["setup_held_bytes"],
+                "dataset_bytes": result["memory"]["dataset_bytes"],
                 **compile_counts(result),
                 "recompile_reason": recompile_reason(result),
                 "framework_version": result["framework_version"],
@@ -115,6 +118,10 @@ def scaling_table(results: list[dict]) -> pd.DataFrame:
         )
     table = pd.DataFrame(rows).sort_values(["n", "framework", "variant", "deterministic"], ignore_index=True)
     table["epoch_over_memory_pass"] = table["epoch_time_s"] / table["memory_pass_s"]
+    # What the set-up holds per point, and as copies of x and y (a copy of both is 8 bytes a point).
+    held = table["setup_held_bytes"].astype(float)
+    table["setup_bytes_per_point"] = held / table["n"]
+    table["data_copies"] = held / table["dataset_bytes"].astype(float)
     table["ratio_to_numpy"] = table["epoch_time_s"] / reference_times(table, REFERENCE)
     table["ratio_to_numba"] = table["epoch_time_s"] / reference_times(table, YARDSTICK)
     return table
@@ -193,6 +200,39 @@ def cost_model_markdown(model: pd.DataFrame) -> str:
         f"{BYTES_PER_POINT} bytes a point. Fit error: the largest relative distance between the line and a "
         "measured median. A large `t0` means overhead-bound at small n; a low GB/s means throughput-bound at "
         "large n.\n\n" + shown.to_markdown(index=False, disable_numparse=True) + "\n"
+    )
+
+
+# A run holds a copy of the data where its set-up keeps at least this share of x and y's bytes (the torch
+# runs' tensors are one copy: 1.0 to 1.15 at 4e6 points, tests/test_memory.py).
+COPY_FRACTION = 0.5
+
+
+def memory_markdown(table: pd.DataFrame) -> str:
+    """Per run, what its set-up holds per point at each n, and at the largest n as copies of x and y."""
+    ok = table[(table["status"] == "ok") & table["setup_bytes_per_point"].notna()]
+    if ok.empty:
+        return "## Memory\n\nNo run recorded its memory.\n"
+    largest = ok["n"].max()
+    per_point = ok.pivot_table(index="run", columns="n", values="setup_bytes_per_point", sort=True)
+    at_largest = ok[ok["n"] == largest].set_index("run")
+    rows = []
+    for run in per_point.index:
+        row = {"run": run, **{f"n = {n:,}": number(".2f")(per_point.loc[run, n]) for n in per_point.columns}}
+        if run in at_largest.index:
+            copies = at_largest.loc[run, "data_copies"]
+            row["copies of x, y at largest n"] = f"{copies:.2f}" + (" (copies)" if copies >= COPY_FRACTION else "")
+            row["peak, MB"] = number(".0f", 1e-6)(at_largest.loc[run, "peak_rss_after_training_bytes"])
+        rows.append(row)
+    copying = sorted(at_largest.index[at_largest["data_copies"] >= COPY_FRACTION])
+    return (
+        "## Memory\n\nBytes per point that each run's set-up holds (its resident memory after the first repeat's "
+        "set-up less before it: the model, the optimizer, and any copy of x and y, which is 8 bytes a point), and at "
+        f"n = {largest:,} the same as copies of x and y. A run copies the data where it holds at least "
+        f"{COPY_FRACTION:.0%} of their bytes: {', '.join(copying) if copying else 'none'}. *Peak*: the process's "
+        "peak resident memory, shared by every run of its process (one process per framework and size).\n\n"
+        + pd.DataFrame(rows).fillna("").to_markdown(index=False, disable_numparse=True)
+        + "\n"
     )
 
 
@@ -384,6 +424,8 @@ def scaling_markdown(
         + shown.to_markdown(index=False, disable_numparse=True)
         + "\n\n"
         + cost_model_markdown(cost_model(table))
+        + "\n"
+        + memory_markdown(table)
         + "\n"
         + ("" if batches is None or batches.empty else "\n" + batch_markdown(batches))
         + "\n"

@@ -224,12 +224,16 @@ def measure(framework: str, variant: str, x: np.ndarray, y: np.ndarray, settings
             runtime.seed(settings.seed)
             clock = EpochClock(runtime.sync)
             try:
+                held_before = rss_bytes()
                 start = time.perf_counter()
                 model = variant_class(x, y, settings, runtime)
                 runtime.synchronize()
                 setup_s = time.perf_counter() - start
                 if not repeats:  # outside the timed spans, as are the other memory readings
                     memory["peak_rss_after_setup_bytes"] = peak_rss_bytes()
+                    held_after = rss_bytes()
+                    if None not in (held_before, held_after):
+                        memory["setup_held_bytes"] = held_after - held_before
                 clock.start()
                 started = time.perf_counter()
                 model.train(settings.epochs, clock)
@@ -324,7 +328,9 @@ def memory_record(x: np.ndarray, y: np.ndarray, before_import: int | None, after
 
     Peaks are the process's high-water mark of resident memory (`tale_of_two.fit.memory`) as each stage ends:
     before the framework's import (interpreter, numpy, the dataset), after it, after the first repeat's set-up,
-    after the last repeat's training. `dataset_bytes` is what x and y hold, so that the framework's share shows.
+    after the last repeat's training. `dataset_bytes` is what x and y hold, so that the framework's share shows;
+    `setup_held_bytes` is what the first repeat's set-up added to the resident memory now (not the peak: a figure
+    that holds in a process shared with other runs, as the bench's), where a copy of x and y shows as their bytes.
     """
     return {
         "dataset_bytes": int(x.nbytes + y.nbytes),
@@ -332,6 +338,7 @@ def memory_record(x: np.ndarray, y: np.ndarray, before_import: int | None, after
         "peak_rss_after_import_bytes": after_import,
         "peak_rss_after_setup_bytes": None,
         "peak_rss_after_training_bytes": None,
+        "setup_held_bytes": None,
         "rss_growth_bytes_per_epoch": None,
         "growth_epochs": 0,
         "device_peak_bytes": None,
