@@ -108,10 +108,10 @@ def test_memory_section_gives_each_run_s_peak_stage_by_stage(run_dir):
 
 
 def test_a_section_measured_above_the_load_limit_is_refused_or_marked(run_dir, tmp_path):
-    (tmp_path / "README.md").write_text(PAGE.format(name="memory"))
-    args = ("--root", str(run_dir), "--pages", str(tmp_path), "memory")
+    (tmp_path / "README.md").write_text(PAGE.format(name="runs"))
+    args = ("--root", str(run_dir), "--pages", str(tmp_path), "runs")
     refused = tool(*args, "--max-load", "3.5")  # the runs started at loads 0 to 4
-    assert refused.returncode == 2 and "section 'memory' was measured at a load average up to 4.0" in refused.stderr
+    assert refused.returncode == 2 and "section 'runs' was measured at a load average up to 4.0" in refused.stderr
     assert (
         "above the limit of 3.5 (--max-load)" in refused.stderr and "old table" in (tmp_path / "README.md").read_text()
     )
@@ -121,6 +121,10 @@ def test_a_section_measured_above_the_load_limit_is_refused_or_marked(run_dir, t
     assert tool(*args, "--max-load", "3.5", "--force").returncode == 0
     forced = (tmp_path / "README.md").read_text()
     assert "**Written with --force**: measured at a load average up to 4.0, above the limit of 3.5" in forced
+    # Bytes, not seconds: the memory table is written at any load, and says its load all the same.
+    (tmp_path / "README.md").write_text(PAGE.format(name="memory"))
+    assert tool("--root", str(run_dir), "--pages", str(tmp_path), "--max-load", "3.5", "memory").returncode == 0
+    assert "as the runs started: 0.0 to 4.0" in (tmp_path / "README.md").read_text()
     assert doc_tables.stated_load("Load average (1 min) as the runs started: 0.5 to 1.5 (one job") == 1.5
     assert doc_tables.stated_load("load average (1 min) at each profile's start 6.5 to 7.5.") == 7.5
     assert doc_tables.stated_load("no timings here") is None

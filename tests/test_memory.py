@@ -139,3 +139,15 @@ def test_a_job_over_its_limit_writes_nothing_and_keeps_the_earlier_result(tmp_pa
     assert "exceeds memory_limit_mb = 1 MB" in failed.stderr
     assert output.read_bytes() == earlier
     assert sorted(p.name for p in output.parent.iterdir()) == ["scratch.json"]  # no temporary file left
+
+
+def test_keras_s_set_random_seed_imports_tensorflow_whatever_the_backend():
+    """Why keras_torch and keras_jax hold TensorFlow's few hundred MB (docs/memory.md): the harness seeds them with
+    keras.utils.set_random_seed, which imports TensorFlow wherever it is installed."""
+    script = (
+        "import os, sys; os.environ['KERAS_BACKEND'] = 'torch'; import keras; "
+        "before = 'tensorflow' in sys.modules; keras.utils.set_random_seed(0); "
+        "print(before, 'tensorflow' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=300)
+    assert done.stdout.split() == ["False", "True"]
