@@ -361,6 +361,7 @@ def test_remedies_section_gives_each_remedy_beside_its_run_at_the_smallest_and_l
         fused["1,000,000"]["speed-up [95 % CI]"].startswith("1.25x") and "fused=True" in fused["200"]["changed lines"]
     )
     assert {row[-1] for row in rows if row[3] != "torch/layers_fused"} == {"not benchmarked"}
+    assert body.endswith("no run (tensorflow/fit_dataset, keras_jax/fit not in this benchmark at n = 200).")
     # When and where: the four timed runs (n = 200 and 1e6), not the n = 1,000 pair.
     assert "Runs finished 2026-12-01 10:50 to 2026-12-01 10:55 UTC on Linux-test, x86_64, 2 CPUs" in body
     assert "as the runs started: 8.0 to 13.0" in body and "1 round(s) x 3 repeat(s) of 20 epochs, 4 of" in body

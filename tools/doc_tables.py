@@ -580,6 +580,12 @@ def remedies_section(root: Path) -> str:
             "from the same start.",
             "",
             markdown_table(remedies.shown(table)),
+            "",
+            bench.keras_goal(
+                bench.scaling_table(results).query("status == 'ok'"),
+                lambda met, *_: "met" if met else "not met",
+                bench.ratio_intervals(results),
+            ).strip(),
         ]
     )
 
