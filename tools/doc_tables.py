@@ -690,7 +690,7 @@ def keras_3_line(frame: pd.DataFrame) -> str:
         return "No era on either side of Keras 3 (TensorFlow 2.15 and 2.16) in this timeline: nothing to compare."
     last, first = before["released"].max(), after["released"].min()
     old, new = before[before["released"] == last], after[after["released"] == first]
-    joined = old.set_index("run").join(new.set_index("run"), lsuffix="_old", rsuffix="_new", how="inner")
+    joined = old.merge(new, on="run", suffixes=("_old", "_new"))
     change = (joined["peak_rss_after_training_bytes_new"] / joined["peak_rss_after_training_bytes_old"]).astype(float)
     shares = joined["framework_rss_bytes_old"].astype(float), joined["framework_rss_bytes_new"].astype(float)
     return (
