@@ -225,7 +225,11 @@ def runs_section(root: Path) -> str:
         f"LAD is w = {lad['w']:.5f}, b = {lad['b']:.5f} (MAE {lad['mae']:.4f}). " + agreement_line(results),
     ]
     if job_seconds:
-        lines.append(f"The {len(job_seconds)} training jobs took {total:.0f} s together (they run one at a time).")
+        line = f"The {len(job_seconds)} training jobs took {total:.0f} s together (they run one at a time)"
+        measuring = [r["memory"].get("memory_run_s") for r in results]
+        if None not in measuring:
+            line += f"; their memory runs, {sum(measuring):.1f} s of it ({sum(measuring) / total:.1%})"
+        lines.append(line + ".")
     return "\n".join(lines)
 
 
