@@ -44,7 +44,8 @@ def test_repeats_take_turns_and_merge_per_variant(turns):
     settings = harness.Settings(epochs=4, warmup_epochs=1, repeats=3)
     x = np.zeros(8, np.float32)
     results = harness.measure_interleaved("turns", {"a": settings, "b": settings}, x, x)
-    assert turns == ["a", "b", "a", "b", "a", "b"]  # not a a a b b b
+    # Turns, not a a a b b b; in its first turn each variant also trains once more, untimed, for its memory.
+    assert turns == ["a", "a", "b", "b", "a", "b", "a", "b"]
     for result in results.values():
         timings = result["timings"]
         assert timings["repeats"] == 3 and len(timings["epoch_times_s"]) == 3
@@ -62,5 +63,5 @@ def test_a_variant_with_fewer_repeats_drops_out_of_later_rounds(turns):
         "b": harness.Settings(epochs=2, warmup_epochs=1, repeats=2),
     }
     results = harness.measure_interleaved("turns", runs, x, x)
-    assert turns == ["a", "b", "b"]
+    assert turns == ["a", "a", "b", "b", "b"]  # the first turn of each: a timed repeat, then the memory run
     assert results["a"]["timings"]["repeats"] == 1 and results["b"]["timings"]["repeats"] == 2

@@ -197,9 +197,11 @@ def load_framework(framework: str):
     return module, time.perf_counter() - start
 
 
-def measure(framework: str, variant: str, x: np.ndarray, y: np.ndarray, settings: Settings) -> dict:
-    """Fit `repeats` times, then once more for the memory growth; return the measurements (the caller adds
-    provenance)."""
+def measure(
+    framework: str, variant: str, x: np.ndarray, y: np.ndarray, settings: Settings, memory_run: bool = True
+) -> dict:
+    """Fit `repeats` times, then (with `memory_run`) once more for the memory growth; return the measurements (the
+    caller adds provenance)."""
     before_import = peak_rss_bytes()
     module, import_s = load_framework(framework)
     memory = memory_record(x, y, before_import, peak_rss_bytes())
@@ -256,7 +258,8 @@ def measure(framework: str, variant: str, x: np.ndarray, y: np.ndarray, settings
             )
         memory["peak_rss_after_training_bytes"] = peak_rss_bytes()
         memory["device_peak_bytes"] = runtime.device_peak_bytes() if runtime.device_peak_bytes else None
-        memory.update(memory_growth(variant_class, x, y, settings, runtime))
+        if memory_run:
+            memory.update(memory_growth(variant_class, x, y, settings, runtime))
         check_memory_limit(settings, f"{framework}/{variant}", "the memory run")
 
     first = repeats[0]
@@ -373,7 +376,8 @@ def measure_interleaved(framework: str, runs: dict[str, Settings], x: np.ndarray
         for variant, settings in runs.items():
             if repeat < settings.repeats:
                 one = dataclasses.replace(settings, repeats=1)
-                parts[variant].append(measure(framework, variant, x, y, one))
+                # One memory run per variant, in its first turn: the growth does not need every round's.
+                parts[variant].append(measure(framework, variant, x, y, one, memory_run=repeat == 0))
     return {variant: merge_repeats(measured, runs[variant].warmup_epochs) for variant, measured in parts.items()}
 
 
@@ -425,11 +429,12 @@ def merge_memory(records: list[dict]) -> dict:
     for key in ("peak_rss_after_training_bytes", "device_peak_bytes"):
         values = [record[key] for record in records if record[key] is not None]
         merged[key] = max(values) if values else None
-    growth = [record["rss_growth_bytes_per_epoch"] for record in records]
-    if None not in growth:
-        merged["rss_growth_bytes_per_epoch"] = float(np.median(growth))
-    costs = [record["memory_run_s"] for record in records]
-    merged["memory_run_s"] = None if None in costs else float(sum(costs))  # every part ran its own
+    measured = [record for record in records if record["rss_growth_bytes_per_epoch"] is not None]
+    if measured:  # the parts that had a memory run (`measure_interleaved`: the first)
+        merged["rss_growth_bytes_per_epoch"] = float(np.median([r["rss_growth_bytes_per_epoch"] for r in measured]))
+        merged["growth_epochs"] = measured[0]["growth_epochs"]
+    costs = [record["memory_run_s"] for record in records if record["memory_run_s"] is not None]
+    merged["memory_run_s"] = float(sum(costs)) if costs else None
     return merged
 
 
