@@ -144,3 +144,40 @@ def repeat_forever(x: np.ndarray, y: np.ndarray, batch_size: int):
     while True:
         for start in range(0, len(x), batch_size):
             yield x[start : start + batch_size], y[start : start + batch_size]
+
+
+# --- the MLP (workload `mlp`, tale_of_two.fit.workloads): Dense layers, compile + fit with an MSE --------------
+
+
+def build_mlp(d: int, settings: Settings):
+    """keras.Sequential of Dense layers (the output one linear), from the harness's shared draw of every weight
+    (otherwise Dense's default: Glorot-uniform kernels, zero biases)."""
+    hidden = [keras.layers.Dense(width, activation=settings.activation) for width in settings.hidden]  # api: parameters
+    model = keras.Sequential([keras.Input((d,)), *hidden, keras.layers.Dense(1)])  # api: model
+    init = settings.initial_weights(d)
+    if init is not None:
+        model.set_weights([array for layer in init for array in layer])  # Dense keeps W as (in, out), as drawn
+    return model
+
+
+def mlp_weights(model) -> list:
+    return [np.asarray(array) for array in model.get_weights()]
+
+
+class MlpFit(Fit):
+    LOSS = "mse"
+    # api: forward: inside `fit`
+
+    def __init__(self, x, y, settings: Settings, runtime: Runtime):
+        self.x, self.y = x, y.reshape(-1, 1)
+        self.batch_size = settings.batch_size or len(x)
+        self.model = build_mlp(x.shape[1], settings)
+        optimizer = keras.optimizers.SGD(learning_rate=settings.lr)  # api: optimizer
+        self.model.compile(optimizer=optimizer, loss="mean_squared_error")  # api: loss
+
+    def parameters(self) -> list:
+        return mlp_weights(self.model)  # api: read
+
+
+class MlpFitDataset(FitDataset, MlpFit):
+    pass
