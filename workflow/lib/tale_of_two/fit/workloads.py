@@ -87,3 +87,36 @@ def flops_per_step(n: int, d: int, hidden) -> int:
 def parameter_count(d: int, hidden) -> int:
     sizes = layer_sizes(d, hidden)
     return sum(fan_in * fan_out + fan_out for fan_in, fan_out in zip(sizes[:-1], sizes[1:]))
+
+
+def step_products(n: int, d: int, hidden) -> list:
+    """The matrix products of one full-batch step, as ((rows, inner), (inner, cols)) shapes: per layer the forward
+    product, the weights' gradient and, past the first layer, the input's gradient (what `flops_per_step` counts)."""
+    sizes = layer_sizes(d, hidden)
+    products = []
+    for index, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        products += [((n, fan_in), (fan_in, fan_out)), ((fan_in, n), (n, fan_out))]
+        if index > 0:
+            products.append(((n, fan_out), (fan_out, fan_in)))
+    return products
+
+
+def matmul_seconds(n: int, d: int, hidden, passes: int = 20, seed: int = 0) -> list:
+    """The compute bound of one step on this machine, measured: numpy's float32 matrix products of the step's shapes
+    (`step_products`), all of them once per pass, timed pass by pass (seconds each). Nothing else a step does (its
+    activations, its update, its framework) is in it: no step can take less on the same BLAS and threads."""
+    import time
+
+    rng = np.random.default_rng(seed)
+    operands = [
+        (rng.standard_normal(a).astype(np.float32), rng.standard_normal(b).astype(np.float32))
+        for a, b in step_products(n, d, hidden)
+    ]
+    outputs = [np.empty((a.shape[0], b.shape[1]), np.float32) for a, b in operands]
+    times = []
+    for _ in range(passes + 1):  # the first pass warms the BLAS and the caches: left out
+        start = time.perf_counter()
+        for (a, b), out in zip(operands, outputs):
+            np.matmul(a, b, out=out)
+        times.append(time.perf_counter() - start)
+    return times[1:]

@@ -266,6 +266,19 @@ class MlpLayers(ArticleLoop):
         return loss
 
 
+class MlpScratchGraph(TracedStep, MlpScratch):
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.trace_train_step()
+
+
+class MlpLayersGraph(TracedStep, MlpLayers):
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.optimizer.build(self.model.trainable_variables)  # its variables must exist before tracing
+        self.trace_train_step()
+
+
 VARIANTS = {
     "scratch": Scratch,
     "layers": Layers,
@@ -279,10 +292,14 @@ VARIANTS = {
     "mlp_layers": MlpLayers,
     "mlp_fit": MlpFit,
     "mlp_fit_dataset": MlpFitDataset,
+    "mlp_scratch_graph": MlpScratchGraph,
+    "mlp_layers_graph": MlpLayersGraph,
 }
 # Remedies, measured in results/remedies.md: {variant: (the variant it remedies, the cause its profile shows)}.
 REMEDIES = {
     "mlp_fit_dataset": ("mlp_fit", "as fit_dataset's: a new tf.data iterator at the start of every epoch"),
+    "mlp_scratch_graph": ("mlp_scratch", "as scratch_graph's: the step runs eagerly, op by op from Python"),
+    "mlp_layers_graph": ("mlp_layers", "as layers_graph's: the step runs eagerly, op by op from Python"),
     "fit_dataset": (
         "fit",
         "Keras 3 makes a new tf.data iterator at the start of every epoch and another after its last step: "

@@ -247,7 +247,8 @@ class MLP(nn.Module):  # api: model
         self.activation = ACTIVATIONS[activation][0]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        weights, biases = self.params[0::2], self.params[1::2]
+        params = list(self.params)  # a slice of the ParameterList itself would build new Parameters
+        weights, biases = params[0::2], params[1::2]
         for weight, bias in zip(weights[:-1], biases[:-1]):
             x = self.activation(x @ weight + bias)  # api: forward
         return x @ weights[-1] + biases[-1]  # the output layer is linear
@@ -321,6 +322,18 @@ class MlpLayers(ArticleLoop):
         return loss.detach()
 
 
+class MlpScratchCompiled(CompiledStep, MlpScratch):
+    def __init__(self, x, y, settings: Settings, runtime: Runtime):
+        super().__init__(x, y, settings, runtime)
+        self.compile_train_step(squared_error, self.lr, runtime)
+
+
+class MlpLayersFused(MlpLayers):
+    def __init__(self, x, y, settings: Settings, runtime: Runtime):
+        super().__init__(x, y, settings, runtime)
+        self.optimizer = optim.SGD(self.model.parameters(), lr=settings.lr, fused=True)  # api: optimizer
+
+
 VARIANTS = {
     "scratch": Scratch,
     "layers": Layers,
@@ -330,9 +343,13 @@ VARIANTS = {
     "layers_compiled": LayersCompiled,
     "mlp_scratch": MlpScratch,
     "mlp_layers": MlpLayers,
+    "mlp_scratch_compiled": MlpScratchCompiled,
+    "mlp_layers_fused": MlpLayersFused,
 }
 # Remedies, measured in results/remedies.md: {variant: (the variant it remedies, the cause its profile shows)}.
 REMEDIES = {
+    "mlp_scratch_compiled": ("mlp_scratch", "the step runs eagerly: each op, and autograd's backward, from Python"),
+    "mlp_layers_fused": ("mlp_layers", "as layers_fused's: `Optimizer.step`'s for-loop of one update op per parameter"),
     "layers_foreach": ("layers", "`Optimizer.step`: its Python wrapper and a for-loop of one update op per parameter"),
     "layers_fused": ("layers", "`Optimizer.step`: its Python wrapper and a for-loop of one update op per parameter"),
 }
