@@ -239,3 +239,52 @@ def test_repeats_of_an_mlp_run_are_identical(mlp_data):
 def test_the_memory_pass_reads_the_mlps_inputs(mlp_data):
     marks = harness.yardsticks(mlp_data["x"], mlp_data["y"], run_settings())
     assert marks["memory_pass_s"]["count"] > 0 and marks["memory_pass_s"]["median"] > 0
+
+
+# --- the config ------------------------------------------------------------------------------------------------
+
+
+def default_config():
+    import copy
+
+    import yaml
+    from conftest import ROOT
+
+    return copy.deepcopy(yaml.safe_load((ROOT / "config/config.yaml").read_text()))
+
+
+def test_the_config_checks_the_mlps_data_and_batches():
+    from tale_of_two.config import ConfigError, check_config
+
+    config = default_config()
+    config["mlp_dataset"]["d"] = 0
+    with pytest.raises(ConfigError, match=r"mlp_dataset\.d"):
+        check_config(config)
+    config = default_config()
+    config["runs"]["torch"]["mlp_scratch"] = {"batch_size": 500}
+    with pytest.raises(ConfigError, match=r"runs\.torch\.mlp_scratch: batch_size 500 is larger than mlp_dataset\.n"):
+        check_config(config)
+    config = default_config()
+    config["runs"]["torch"]["mlp_scratch"] = {"activation": "sigmoid"}
+    with pytest.raises(ConfigError, match=r"runs\.torch\.mlp_scratch\.activation"):
+        check_config(config)
+
+
+def test_the_width_axis_sizes_every_mlp_run_at_every_width():
+    from tale_of_two.config import ConfigError, check_config
+
+    config = default_config()
+    jobs = check_config(config).width_jobs
+    widths = config["bench"]["widths"]
+    assert sorted({width for width, _ in jobs}) == sorted(widths)
+    for (width, _), runs in jobs.items():
+        for variant, settings in runs.items():
+            assert variant.startswith("mlp_") and settings["hidden"] == [width] * config["bench"]["width_layers"]
+    assert set(jobs[(widths[0], "tensorflow")]) >= {"mlp_fit", "mlp_fit_dataset", "mlp_scratch", "mlp_scratch_graph"}
+    config["bench"]["width_runs"]["torch"]["scratch"] = {}
+    with pytest.raises(ConfigError, match=r"bench\.width_runs\.torch\.scratch: not an MLP variant"):
+        check_config(config)
+    config = default_config()
+    del config["bench"]["width_n"]
+    with pytest.raises(ConfigError, match=r"bench\.widths: needs bench\.width_n"):
+        check_config(config)
