@@ -139,7 +139,7 @@ def to_markdown(table: pd.DataFrame) -> str:
         {
             "run": cross["run"],
             "within 2x of the bound from": [
-                "no width measured" if pd.isna(w) else f"width {w:.0f} ({f:.3g} FLOPs per step)"
+                "at no width measured" if pd.isna(w) else f"width {w:.0f} ({f:.3g} FLOPs per step)"
                 for w, f in zip(cross["within_from_width"], cross["flops_per_step"], strict=True)
             ],
             f"step / bound at width {smallest}": cross["over_bound_at_smallest"].map(lambda v: f"{v:.3g}"),
@@ -163,8 +163,9 @@ def to_markdown(table: pd.DataFrame) -> str:
         f"# The model-size axis\n\nThe MLP, {layers} hidden layers of each width, n = {n}, full batch (one step per "
         "epoch), one thread per framework. ms per step: the median steady-state step over every repeat of every "
         "round. Compute bound: numpy's float32 matrix products of the step's shapes (forward, weights' and inputs' "
-        "gradients), timed in the same process after its fits, on one OpenBLAS thread. FLOPs per step from the "
-        "shapes (2 per multiply-add of those products).\n\n## ms per step\n\n"
+        "gradients), timed in the same process after its fits, on one OpenBLAS thread: a bound for the step on "
+        "numpy's BLAS, which a framework with its own faster kernels can beat (a step / bound below 1). FLOPs per "
+        "step from the shapes (2 per multiply-add of those products).\n\n## ms per step\n\n"
         + steps.to_markdown()
         + "\n\n## Where each run's step comes within 2x of the compute bound\n\n"
         + cross_shown.to_markdown(index=False)
@@ -175,9 +176,11 @@ def to_markdown(table: pd.DataFrame) -> str:
         + "\n"
     )
     if not remedies.empty:
-        pivot = remedies.pivot_table(index=["slow run", "remedy"], columns="width", values="speedup", aggfunc="first")
+        remedies["pair"] = remedies["remedy"] + " (of " + remedies["slow run"].str.split("/").str[1] + ")"
+        pivot = remedies.pivot_table(index="pair", columns="width", values="speedup", aggfunc="first")
         shown_remedies = pivot.map(lambda v: "" if pd.isna(v) else f"{v:.3g}x")
         shown_remedies.columns = [f"speed-up at w = {w}" for w in shown_remedies.columns]
+        shown_remedies.index.name = "remedy (of the run)"
         text += (
             "\n## Does each remedy still pay?\n\nThe slow run's step over its remedy's, timed in the same "
             "process (their repeats interleaved), at each width:\n\n" + shown_remedies.to_markdown() + "\n"
@@ -203,7 +206,9 @@ def draw_width(table: pd.DataFrame, results: list[dict]):
     ax.plot(bound.index, WITHIN * 1e3 * bound.to_numpy(), color="0.5", linestyle=":", label=f"{WITHIN:g}x the bound")
     widths = ok.groupby("flops_per_step")["width"].first()
     for flops, width in widths.items():
-        ax.annotate(f"w={width}", (flops, ax.get_ylim()[0]), fontsize=7, ha="center", va="bottom", color="0.4")
+        ax.annotate(
+            f"width {width}", (flops, 0.01), xycoords=("data", "axes fraction"), fontsize=7, ha="center", color="0.3"
+        )
     ax.set(
         xscale="log",
         yscale="log",
