@@ -267,6 +267,17 @@ def make_result(
             repeats=1,
             epoch_times_s=[[epoch_s] * epochs],
         ),
+        memory={
+            "dataset_bytes": 8 * n,
+            "peak_rss_before_import_bytes": 30_000_000,
+            "peak_rss_after_import_bytes": 200_000_000,
+            "peak_rss_after_setup_bytes": 210_000_000,
+            "peak_rss_after_training_bytes": 220_000_000,
+            "setup_held_bytes": 8 * n,
+            "rss_growth_bytes_per_epoch": 0.0,
+            "growth_epochs": epochs,
+            "device_peak_bytes": None,
+        },
     )
     settings = harness.Settings(lr=0.01, epochs=epochs, device="cpu", warmup_epochs=1, repeats=1)
     return harness.document(

@@ -1,11 +1,13 @@
 """The documents: tools/doc_tables.py writes their measured tables from result files; every generated section is
 as its generator wrote it, every relative link (file or #anchor) resolves, and the pages say what they claim."""
 
+import inspect
 import json
 import re
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 import yaml
 from conftest import ROOT, make_result
@@ -93,6 +95,49 @@ def test_runs_section_is_a_table_of_every_run_with_date_and_machine(run_dir):
     assert "agree at every epoch: `fit` (keras_jax, keras_torch) to a relative 0.0e+00 in the loss and 1.0e-02" in body
 
 
+def test_memory_section_gives_each_run_s_peak_stage_by_stage(run_dir):
+    body = doc_tables.memory_section(run_dir)
+    runs = by_run(body)
+    assert list(runs) == RUNS
+    # conftest's make_result: 30 MB before the import, 200 after it, 210 after set-up, 220 after training
+    stages = ["before import, MB", "+ import, MB", "+ setup, MB", "+ training, MB", "peak, MB"]
+    assert [runs["torch/scratch"][key] for key in stages] == ["30", "170", "10", "10", "220"]
+    assert runs["torch/scratch"]["growth, KB/epoch"] == "0.0" and runs["torch/scratch"]["device peak"] == "CPU run"
+    assert "(x and y: 512 bytes)" in body and "as the runs started: 0.0 to 4.0" in body
+    assert "What importing each framework adds (median over its runs): jax 170 MB" in body
+
+
+def test_a_section_measured_above_the_load_limit_is_refused_or_marked(run_dir, tmp_path):
+    (tmp_path / "README.md").write_text(PAGE.format(name="runs"))
+    args = ("--root", str(run_dir), "--pages", str(tmp_path), "runs")
+    refused = tool(*args, "--max-load", "3.5")  # the runs started at loads 0 to 4
+    assert refused.returncode == 2 and "section 'runs' was measured at a load average up to 4.0" in refused.stderr
+    assert (
+        "above the limit of 3.5 (--max-load)" in refused.stderr and "old table" in (tmp_path / "README.md").read_text()
+    )
+    assert tool(*args, "--max-load", "4").returncode == 0
+    written = (tmp_path / "README.md").read_text()
+    assert "--force" not in written and "| torch/scratch |" in written
+    assert tool(*args, "--max-load", "3.5", "--force").returncode == 0
+    forced = (tmp_path / "README.md").read_text()
+    assert "**Written with --force**: measured at a load average up to 4.0, above the limit of 3.5" in forced
+    # Bytes, not seconds: the memory table is written at any load, and says its load all the same.
+    (tmp_path / "README.md").write_text(PAGE.format(name="memory"))
+    assert tool("--root", str(run_dir), "--pages", str(tmp_path), "--max-load", "3.5", "memory").returncode == 0
+    assert "as the runs started: 0.0 to 4.0" in (tmp_path / "README.md").read_text()
+    assert doc_tables.stated_load("Load average (1 min) as the runs started: 0.5 to 1.5 (one job") == 1.5
+    assert doc_tables.stated_load("load average (1 min) at each profile's start 6.5 to 7.5.") == 7.5
+    assert doc_tables.stated_load("no timings here") is None
+
+
+def test_every_section_with_timings_states_its_load():
+    """The gate reads the load a section states: a generator of timings that stated none would slip past it."""
+    untimed = {"idioms", "gpu"}  # outcomes of idioms; the GPU page before any GPU run
+    for name, generator in doc_tables.GENERATORS.items():
+        source = inspect.getsource(generator)
+        assert name in untimed or any(call in source for call in ("load_line(", "heading(", "load average")), name
+
+
 def test_time_to_solution_section_gives_each_run_s_time_to_each_threshold(run_dir):
     body = doc_tables.time_to_solution_section(run_dir)
     runs = by_run(body)
@@ -157,11 +202,15 @@ def test_then_vs_now_section_has_each_run_in_both_eras_and_how_they_compare(then
         "1.00",
         "10.000",
         "1.000 [0.900, 1.100]",
+        "220",  # peak memory, MB (conftest's make_result)
+        "170",  # what the import added
     ]
     assert rows[3][2] == "Python 3.11.7, torch 2.10" and rows[4][2] == "Python 3.8.18, tensorflow 2.10, Keras 2.4.0"
     by = by_run(compared)
     assert list(by) == ["torch/scratch", "tensorflow/fit"]
-    assert by["torch/scratch"]["agree"] == "yes (rtol 1e-06)" and by["torch/scratch"]["epoch now/then"] == "4.00"
+    assert by["torch/scratch"]["agree"] == "yes (rtol 1e-06)" and by["torch/scratch"]["epoch now/then [95 % CI]"] == (
+        "4.00x (no interval: under 3 repeats)"
+    )
     assert by["torch/scratch"]["import now/then"] == "3.00" and by["tensorflow/fit"]["agree"] == "no (rtol 1e-06)"
     assert "largest relative difference 1.0e-03; 1 of 2 runs agree to rtol 1e-06" in body
     assert "2026-12-01 11:00 to 2026-12-01 11:03 UTC" in body and "as the runs started: 2.0 to 5.0" in body
@@ -287,19 +336,32 @@ def remedies_dir(tmp_path):
 def test_remedies_section_gives_each_remedy_beside_its_run_at_the_smallest_and_largest_n(remedies_dir):
     body = doc_tables.remedies_section(remedies_dir)
     header, _, *rows = table_rows(body)
-    columns = ["n", "slow run", "cause (profile)", "remedy", "changed lines", "ms before", "ms after", "speed-up"]
+    columns = [
+        "n",
+        "slow run",
+        "cause (profile)",
+        "remedy",
+        "changed lines",
+        "ms before",
+        "ms after",
+        "speed-up [95 % CI]",
+    ]
     assert header == [*columns, "loss rel. diff", "status"]  # results/remedies.md's columns
     fused = {row[0]: dict(zip(header, row, strict=True)) for row in rows if row[3] == "torch/layers_fused"}
     assert list(fused) == ["200", "1,000,000"]  # n = 1,000 is neither the smallest nor the largest: not shown
-    assert [fused["200"][key] for key in ("ms before", "ms after", "speed-up", "loss rel. diff", "status")] == [
+    keys = ("ms before", "ms after", "speed-up [95 % CI]", "loss rel. diff", "status")
+    assert [fused["200"][key] for key in keys] == [
         "4",
         "1",
-        "4.00x",
+        "4.00x (no interval: under 3 repeats)",
         "3.0e-07",
         "ok",
     ]
-    assert fused["1,000,000"]["speed-up"] == "1.25x" and "fused=True" in fused["200"]["changed lines"]
+    assert (
+        fused["1,000,000"]["speed-up [95 % CI]"].startswith("1.25x") and "fused=True" in fused["200"]["changed lines"]
+    )
     assert {row[-1] for row in rows if row[3] != "torch/layers_fused"} == {"not benchmarked"}
+    assert body.endswith("no run (tensorflow/fit_dataset, keras_jax/fit not in this benchmark at n = 200).")
     # When and where: the four timed runs (n = 200 and 1e6), not the n = 1,000 pair.
     assert "Runs finished 2026-12-01 10:50 to 2026-12-01 10:55 UTC on Linux-test, x86_64, 2 CPUs" in body
     assert "as the runs started: 8.0 to 13.0" in body and "1 round(s) x 3 repeat(s) of 20 epochs, 4 of" in body
@@ -411,7 +473,7 @@ def test_sections_are_rewritten_between_their_markers_only_and_check_sees_drift(
     (pages / "docs").mkdir(parents=True)
     (pages / "README.md").write_text(PAGE.format(name="runs") + "\n" + PAGE.format(name="time_to_solution"))
     (pages / "docs/timing.md").write_text(PAGE.format(name="time_to_solution"))
-    args = ("--root", str(run_dir), "--pages", str(pages), "runs", "time_to_solution")
+    args = ("--root", str(run_dir), "--pages", str(pages), "--max-load", "10", "runs", "time_to_solution")
     check = tool(*args, "--check")
     assert check.returncode == 1 and "README.md: its measured tables differ" in check.stderr
     assert tool(*args).returncode == 0
@@ -426,7 +488,7 @@ def test_sections_are_rewritten_between_their_markers_only_and_check_sees_drift(
 
 def test_a_section_no_page_has_and_unpaired_markers_are_named(run_dir, tmp_path):
     (tmp_path / "README.md").write_text(PAGE.format(name="runs"))
-    done = tool("--root", str(run_dir), "--pages", str(tmp_path), "time_to_solution")
+    done = tool("--root", str(run_dir), "--pages", str(tmp_path), "--max-load", "10", "time_to_solution")
     assert done.returncode == 2 and "no page has a section 'time_to_solution'" in done.stderr
     with pytest.raises(doc_tables.TablesError, match="page: 1 doc_tables markers, 0 whole sections"):
         doc_tables.sections("text\n<!-- doc_tables:runs:start -->\nno end\n")
@@ -462,7 +524,7 @@ def test_verify_names_hand_edits_unknown_sections_and_broken_links(tmp_path):
     assert len(seals) == 2 and "section 'runs' differs from what its generator wrote" in seals[0]
     assert (
         "section 'nosuch' names no generator (known: runs, time_to_solution, then_vs_now, idioms, timeline, bench, "
-        "remedies, profiles, width)" in seals[1]
+        "remedies, profiles, memory, era_memory, gpu, width)" in seals[1]
     )
     done = tool("--verify", "--pages", str(tmp_path))
     assert done.returncode == 1 and done.stderr.count("doc_tables: ") == 6
@@ -553,6 +615,23 @@ def timeline_dir(tmp_path):
     return tmp_path
 
 
+def test_era_memory_section_gives_each_run_s_peak_per_release_and_the_keras_3_step(timeline_dir):
+    frame = pd.read_csv(timeline_dir / "results/timeline.csv")
+    # tensorflow/fit on TensorFlow 2.21 (Keras 3) holds 100 MB more after its import than on 2.15 (Keras 2).
+    later = (frame["run"] == "tensorflow/fit") & (frame["era"] == "now")
+    frame.loc[later, ["peak_rss_after_training_bytes", "framework_rss_bytes"]] += 100e6
+    frame.loc[frame["era"] == "tf2.15", "keras_version"] = "2.15.0"  # TensorFlow 2.15 came with Keras 2
+    frame.to_csv(timeline_dir / "results/timeline.csv", index=False)
+    body = doc_tables.era_memory_section(timeline_dir)
+    rows = by_run(next(block for block in body.split("\n\n") if block.startswith("|")))
+    assert list(rows["tensorflow/fit"].values()) == ["tensorflow/fit", "220 (170)", "220 (170)", "320 (270)"]
+    assert rows["torch/scratch"]["tf2.15"] == ""  # no torch run on that era
+    assert (
+        "(TensorFlow 2.15, Keras 2.15.0 to TensorFlow 2.21, Keras 3.15.1), the import's share went from 170 to" in body
+    )
+    assert "270 MB (median over the TensorFlow runs), and each run's peak changed by 1.45x to 1.45x." in body
+
+
 def test_timeline_section_has_every_run_and_release_each_run_s_step_and_the_environments(timeline_dir):
     body = doc_tables.timeline_section(timeline_dir)
     blocks = [block for block in body.split("\n\n") if block.startswith("|")]
@@ -565,7 +644,9 @@ def test_timeline_section_has_every_run_and_release_each_run_s_step_and_the_envi
         "tensorflow/fit now",
     ]
     assert table_rows(runs)[5][2] == "tensorflow 2.15.1 (2023-11-14)"
-    assert by_run(steps)["tensorflow/fit"]["to"] == "2.21 (now)" and by_run(steps)["tensorflow/fit"]["ratio"] == "18.18"
+    assert by_run(steps)["tensorflow/fit"]["to"] == "2.21 (now)" and by_run(steps)["tensorflow/fit"][
+        "ratio [95 % CI]"
+    ] == ("18.18x (no interval: under 3 repeats)")
     assert "**tensorflow/fit: 2.15 to 2.21**" in body
     assert "| tf2.15 | 1.29 |" in body
     (timeline_dir / "results/eras/tf2.15/profiles/tensorflow/fit.json").unlink()

@@ -161,7 +161,35 @@ def test_remedies_table_has_before_after_speed_up_and_loss_difference():
     assert set(others["status"]) == {"not benchmarked"}
     rows = [[cell.strip() for cell in line.split("|")[1:-1]] for line in remedies.remedies_markdown(table).splitlines()]
     fused_at_200 = next(row for row in rows if row[:2] == ["200", "torch/layers"] and row[3] == "torch/layers_fused")
-    assert fused_at_200[5:] == ["4", "1", "4.00x", "3.0e-07", "ok"]
+    assert fused_at_200[5:] == ["4", "1", "4.00x (no interval: under 3 repeats)", "3.0e-07", "ok"]
+
+
+def with_repeats(result: dict, epoch_times: list[list[float]]) -> dict:
+    """A result whose repeats took these epoch times (warm-up 0), its median over them all."""
+    result["timings"].update(epoch_times_s=epoch_times, warmup_epochs=0, repeats=len(epoch_times))
+    result["timings"]["epoch_s"]["median"] = float(np.median(np.concatenate(epoch_times)))
+    return result
+
+
+def test_a_speed_up_within_the_noise_reads_as_no_difference_measured():
+    rng = np.random.default_rng(3)
+
+    def repeats(scale):  # 6 repeats, each at its own level (10 %), epochs noisy about it (20 %)
+        return [list(scale * np.exp(rng.normal(0, 0.1)) * rng.lognormal(0, 0.2, 30)) for _ in range(6)]
+
+    def pair(n, after_scale):
+        return [
+            with_repeats(bench_result("torch", "layers", n, 0.004, [1.0]), repeats(0.004)),
+            with_repeats(bench_result("torch", "layers_fused", n, 0.004, [1.0]), repeats(0.004 * after_scale)),
+        ]
+
+    table = remedies.remedies_table(pair(200, 1.0) + pair(10**6, 0.5))
+    shown = remedies.shown(table[table["remedy"] == "torch/layers_fused"]).set_index("n")
+    same, faster = shown.loc["200", "speed-up [95 % CI]"], shown.loc["1,000,000", "speed-up [95 % CI]"]
+    assert same.startswith("no difference measured (") and "x [" in same
+    assert not faster.startswith("no difference") and faster.startswith(("1.9", "2.", "1.8"))
+    row = table[(table["remedy"] == "torch/layers_fused") & (table["n"] == 10**6)].iloc[0]
+    assert 1.0 < row["speed-up low"] < row["speed-up"] < row["speed-up high"]
 
 
 def test_a_failed_side_is_named_not_timed():

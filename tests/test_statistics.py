@@ -104,6 +104,7 @@ def test_merged_repeats_take_the_median_of_their_steady_epochs(monkeypatch):
                 repeats=1,
                 epoch_times_s=[epoch_times],
             ),
+            memory=harness.memory_record(np.zeros(4, np.float32), np.zeros(4, np.float32), 1, 2),
         )
 
     # Steady epochs (warm-up 1 left out): 1, 2, 3 and 4, 50, 60: median 3.5, mean 20.

@@ -224,7 +224,7 @@ def test_page_and_figure(tmp_path):
     assert "TensorFlow 2.3.4 (Keras 2.4.0), torch 1.7.1" in page and "TensorFlow 2.21.0 (Keras 3.15.1)" in page
     assert "largest relative difference 0.0e+00; 2 of 2 runs agree" in page
     # The comparison row: same start, and today's epoch 50 times the 2020 one.
-    assert re.search(r"\| tensorflow/fit +\| yes +\|.*\| 50\.00 +\|\n", page)
+    assert re.search(r"\| tensorflow/fit +\| yes +\|.*\| 50\.00x \(no interval: under 3 repeats\) +\|\n", page)
     html = then_vs_now.to_html(parts)
     assert html.count("<table") == 3 and "&#x27;" in html  # quotes escaped in the intro
     then_vs_now.plot_epoch_times(frame, tmp_path / "then_vs_now.png")

@@ -46,6 +46,11 @@ rule plot:
             caption="../report/timings.rst",
             category="Timing",
         ),
+        memory=report(
+            "results/plots/memory.png",
+            caption="../report/memory.rst",
+            category="Timing",
+        ),
     log:
         "logs/plot.log",
     conda:

@@ -7,7 +7,13 @@ from pathlib import Path
 sys.stderr = open(snakemake.log[0], "w")
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "lib"))
 
-from tale_of_two.analysis.bench import batch_table, plot_scaling, scaling_markdown, scaling_table  # noqa: E402
+from tale_of_two.analysis.bench import (  # noqa: E402
+    batch_table,
+    plot_scaling,
+    ratio_intervals,
+    scaling_markdown,
+    scaling_table,
+)
 from tale_of_two.fit.data import atomic_write_bytes  # noqa: E402
 
 
@@ -25,7 +31,8 @@ def profile(n, framework, variant):
 results, batch_results = read(snakemake.input.sizes), read(snakemake.input.batches)
 table = scaling_table(results)
 batches = batch_table(batch_results) if batch_results else None
-markdown = scaling_markdown(table, snakemake.config["bench"].get("rounds", 1), profile, batches)
+rounds = snakemake.config["bench"].get("rounds", 1)
+markdown = scaling_markdown(table, rounds, profile, batches, ratio_intervals(results))
 atomic_write_bytes(snakemake.output.csv, table.to_csv(index=False).encode())
 atomic_write_bytes(snakemake.output.markdown, markdown.encode())
 plot_scaling(table, results + batch_results, snakemake.output.plot, batches)

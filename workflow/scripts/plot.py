@@ -1,4 +1,4 @@
-"""Rule `plot`: the three comparison figures (fits, losses, timings) from the checked results."""
+"""Rule `plot`: the comparison figures (fits, losses, timings, memory) from the checked results."""
 
 import json
 import sys
@@ -19,4 +19,6 @@ results = [json.loads(Path(path).read_text()) for path in snakemake.input.runs]
 line = [result for result in results if workload_of(result["variant"]) == "line"]
 plots.plot_fits(arrays["x"], arrays["y"], metadata, line, snakemake.output.fits)
 plots.plot_losses(line, metadata, snakemake.output.losses)
-plots.plot_timings(pd.read_csv(snakemake.input.summary), results, metadata, snakemake.output.timings)
+table = pd.read_csv(snakemake.input.summary)
+plots.plot_timings(table, results, metadata, snakemake.output.timings)
+plots.plot_memory(table, results, metadata, snakemake.output.memory)

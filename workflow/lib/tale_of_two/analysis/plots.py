@@ -382,3 +382,47 @@ def draw_timings(table: pd.DataFrame, results: list[dict], metadata: dict):
 
 
 PLOTS = {"fits", "losses", "timings"}
+
+
+# A run's peak resident memory, stage by stage: each segment is what that stage added to the process's peak.
+MEMORY_STAGES = [
+    ("peak_rss_before_import_bytes", "interpreter, numpy, dataset"),
+    ("peak_rss_after_import_bytes", "framework import"),
+    ("peak_rss_after_setup_bytes", "model + optimizer setup"),
+    ("peak_rss_after_training_bytes", "training (every repeat)"),
+]
+
+
+def plot_memory(table: pd.DataFrame, results: list[dict], metadata: dict, path) -> None:
+    save(draw_memory(table, results, metadata), path)
+
+
+def draw_memory(table: pd.DataFrame, results: list[dict], metadata: dict):
+    """Each run's peak resident memory as stacked bars, one segment per stage, with its growth per epoch."""
+    runs = summary.trained_rows(table).reset_index(drop=True)
+    names = list(runs["framework"] + "/" + runs["variant"])
+    positions = np.arange(len(runs))
+    fig, ax = plt.subplots(figsize=FIGSIZES["timings"], dpi=DPI, layout="constrained")
+    peaks = np.column_stack([runs[column].to_numpy(float) for column, _ in MEMORY_STAGES]) / 1e6
+    # The peak only grows; a stage that added nothing (or less than the counters' rounding) draws no segment.
+    added = np.diff(np.column_stack([np.zeros(len(runs)), np.fmax.accumulate(peaks, axis=1)]), axis=1)
+    left = np.zeros(len(runs))
+    for (_, text), color, widths in zip(MEMORY_STAGES, ("0.8", "C0", "C1", "C3"), added.T, strict=True):
+        ax.barh(positions, np.nan_to_num(widths), left=left, color=color, label=text, height=0.7)
+        left += np.nan_to_num(widths)
+    growth = runs["rss_growth_bytes_per_epoch"].to_numpy(float) / 1e3
+    for position, total, kb in zip(positions, peaks[:, -1], growth, strict=True):
+        if np.isfinite(total):
+            grew = "" if not np.isfinite(kb) else f", {kb:+.1f} KB/epoch"
+            ax.annotate(f"  {total:.0f} MB{grew}", (total, position), va="center", fontsize=8)
+    ax.set_yticks(positions, names)
+    ax.set_ylim(len(runs) - 0.5, -0.5)
+    ax.set_xlim(0, 1.3 * np.nanmax(peaks) if np.isfinite(peaks).any() else 1)
+    ax.set(
+        xlabel="peak resident memory of the run's process, MB",
+        title="What each run holds: its peak, stage by stage, and its growth per steady epoch",
+    )
+    ax.grid(True, axis="x", alpha=0.3)
+    fig.legend(loc="outside lower center", ncol=4, fontsize=LEGEND_FONTSIZE)
+    fig.suptitle(f"Memory: {subtitle(results, metadata)}")
+    return fig

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from tale_of_two.analysis import confidence
 from tale_of_two.analysis.api import CONCEPTS, Source, remedies_of
 from tale_of_two.analysis.bench import merge_rounds
 from tale_of_two.config import FRAMEWORKS_DIR, available_frameworks
@@ -80,6 +81,7 @@ def remedies_table(results: list[dict], frameworks_dir: Path = FRAMEWORKS_DIR) -
                 continue
             ms_before = 1e3 * before["timings"]["epoch_s"]["median"]
             ms_after = 1e3 * after["timings"]["epoch_s"]["median"]
+            interval = confidence.ratio_interval(confidence.steady_repeats(before), confidence.steady_repeats(after))
             rows.append(
                 {
                     **row,
@@ -87,6 +89,8 @@ def remedies_table(results: list[dict], frameworks_dir: Path = FRAMEWORKS_DIR) -
                     "ms before": ms_before,
                     "ms after": ms_after,
                     "speed-up": ms_before / ms_after,
+                    "speed-up low": np.nan if interval is None else interval[0],
+                    "speed-up high": np.nan if interval is None else interval[1],
                     "loss rel. diff": largest_relative_difference(before["loss_history"], after["loss_history"]),
                     "epochs": min(len(before["loss_history"]), len(after["loss_history"])),
                     "repeats": min(before["timings"]["repeats"], after["timings"]["repeats"]),
@@ -105,6 +109,8 @@ def remedies_markdown(table: pd.DataFrame, rounds: int = 1) -> str:
         "remedies; its code, as a diff against that run's, is in `code.md`. *Before* and *after*: the median "
         "steady-state ms per full-batch epoch of the slow run and of the remedy, timed in the same benchmark "
         f"process with their repeats interleaved ({rounds} round(s) of such processes, `snakemake bench`). "
+        "*Speed-up*: before over after, with its 95 % interval, a bootstrap over the repeats of every round "
+        "(`tale_of_two.analysis.confidence`); *no difference measured* where that interval includes 1. "
         "*Loss rel. diff*: the largest relative difference between their losses at any epoch, from the same "
         "start. *Cause*: what the slow run's profile shows (`snakemake profile` writes the file named).\n\n"
     )
@@ -134,10 +140,23 @@ def shown(table: pd.DataFrame) -> pd.DataFrame:
             "changed lines": table["changed lines"],
             "ms before": fmt(table.get("ms before"), ".4g"),
             "ms after": fmt(table.get("ms after"), ".4g"),
-            "speed-up": fmt(table.get("speed-up"), ".2f", suffix="x"),
+            "speed-up [95 % CI]": speed_ups(table),
             "loss rel. diff": fmt(table.get("loss rel. diff"), ".1e"),
             "status": table["status"],
         }
+    )
+
+
+def speed_ups(table: pd.DataFrame) -> pd.Series | str:
+    """Each speed-up with its interval, or "no difference measured" where the interval includes 1."""
+    if "speed-up" not in table:
+        return ""
+    return pd.Series(
+        [
+            "" if pd.isna(ratio) else confidence.ratio_text(ratio, None if pd.isna(low) else (low, high))
+            for ratio, low, high in zip(table["speed-up"], table["speed-up low"], table["speed-up high"], strict=True)
+        ],
+        index=table.index,
     )
 
 

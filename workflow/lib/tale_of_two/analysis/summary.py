@@ -8,6 +8,7 @@ import jsonschema
 import numpy as np
 import pandas as pd
 
+from tale_of_two.analysis.confidence import median_interval, steady_repeats
 from tale_of_two.analysis.pages import inline_code, page
 from tale_of_two.fit.data import check_sealed, read_json
 from tale_of_two.fit.workloads import workload_of
@@ -37,6 +38,8 @@ COLUMNS = [
     "epoch_time_s",
     "epoch_time_q1_s",
     "epoch_time_q3_s",
+    "epoch_time_ci_low_s",
+    "epoch_time_ci_high_s",
     "cv_between_repeats",
     "first_epoch_s",
     "harness_overhead_s",
@@ -44,6 +47,14 @@ COLUMNS = [
     "epoch_over_memory_pass",
     "setup_s",
     "import_s",
+    "dataset_bytes",
+    "peak_rss_before_import_bytes",
+    "peak_rss_after_import_bytes",
+    "peak_rss_after_setup_bytes",
+    "peak_rss_after_training_bytes",
+    "framework_rss_bytes",
+    "rss_growth_bytes_per_epoch",
+    "device_peak_bytes",
     "repeats",
     "repeats_identical",
     "framework_version",
@@ -141,6 +152,20 @@ def exact_rows(metadata: dict, x: np.ndarray, y: np.ndarray) -> list[dict]:
     return rows
 
 
+def memory_columns(memory: dict) -> dict:
+    """A result's memory as summary columns; `framework_rss_bytes` is what the framework's import added to the
+    process's peak (interpreter, numpy and the dataset come before it)."""
+    before, after = memory["peak_rss_before_import_bytes"], memory["peak_rss_after_import_bytes"]
+    columns = {key: memory[key] for key in COLUMNS if key in memory}
+    return {**columns, "framework_rss_bytes": None if None in (before, after) else after - before}
+
+
+def epoch_interval(result: dict) -> dict:
+    """The median epoch's 95 % interval (`confidence.median_interval`), NaN with too few repeats."""
+    low, high = median_interval(steady_repeats(result)) or (np.nan, np.nan)
+    return {"epoch_time_ci_low_s": low, "epoch_time_ci_high_s": high}
+
+
 def run_row(result: dict, metadata: dict, x: np.ndarray, y: np.ndarray) -> dict:
     # A diverged run may have no finite parameters: NaN keeps the row and the column types.
     w, b = (np.nan if v is None else v for v in (result["fitted"]["w"], result["fitted"]["b"]))
@@ -173,12 +198,14 @@ def run_row(result: dict, metadata: dict, x: np.ndarray, y: np.ndarray) -> dict:
         "epoch_time_s": timings["epoch_s"]["median"],
         "epoch_time_q1_s": timings["epoch_s"]["q1"],
         "epoch_time_q3_s": timings["epoch_s"]["q3"],
+        **epoch_interval(result),
         "cv_between_repeats": cv_between_repeats(timings),
         "first_epoch_s": timings["first_epoch_s"],
         "harness_overhead_s": timings["harness_overhead_s"],
         "memory_pass_s": timings["memory_pass_s"]["median"],
         "setup_s": timings["setup_s"],
         "import_s": timings["import_s"],
+        **memory_columns(result["memory"]),
         "repeats": timings["repeats"],
         "repeats_identical": result["repeats_identical"],
         "framework_version": result["framework_version"],
@@ -267,12 +294,19 @@ def to_markdown(table: pd.DataFrame, metadata: dict, mlp_metadata: dict | None =
                     table["epoch_time_s"], table["epoch_time_q1_s"], table["epoch_time_q3_s"], strict=True
                 )
             ],
+            "median's 95 % CI, ms": [
+                "" if pd.isna(low) else f"[{1e3 * low:.3f}, {1e3 * high:.3f}]"
+                for low, high in zip(table["epoch_time_ci_low_s"], table["epoch_time_ci_high_s"], strict=True)
+            ],
             "CV": table["cv_between_repeats"].map(number(".1%")),
             "graphs / breaks / recompiles": [
                 "" if pd.isna(g) else "/".join("-" if pd.isna(v) else f"{v:.0f}" for v in (g, b, r))
                 for g, b, r in zip(table["graphs"], table["graph_breaks"], table["recompilations"], strict=True)
             ],
             "training, s": table["train_time_s"].map(number(".3f")),
+            "peak memory, MB": table["peak_rss_after_training_bytes"].map(number(".0f", 1e-6)),
+            "framework's import, MB": table["framework_rss_bytes"].map(number(".0f", 1e-6)),
+            "growth, KB/epoch": table["rss_growth_bytes_per_epoch"].map(number(".1f", 1e-3)),
             "version": table["framework_version"].fillna(""),
             "device": table["device"].fillna(""),
         }
@@ -283,7 +317,11 @@ def to_markdown(table: pd.DataFrame, metadata: dict, mlp_metadata: dict | None =
         f"dataset sha256 `{metadata['sha256'][:12]}`. Errors are distances to the OLS line; "
         "MAE runs converge to the LAD line instead (row `exact/lad`). CV: the spread of the repeats' median "
         "epochs over their mean. Graphs / breaks / recompiles: what a compiling run's compiler did, over all "
-        "repeats (- where the compiler has no such notion).\n\n"
+        "repeats (- where the compiler has no such notion). The median's 95 % CI: a bootstrap over the repeats "
+        "(none under 3). Peak memory: the job's peak resident memory after training (interpreter and dataset "
+        "included); framework's import: what importing the framework added to it; growth: the resident memory's "
+        "slope over 50 steady epochs of an untimed run (a 4 KiB page over them is 0.08 KB/epoch: below about "
+        "1 KB/epoch, no leak).\n\n"
         f"{initial_values_note(table)}\n\n"
     )
     if mlp_metadata is not None:
@@ -405,6 +443,7 @@ def to_html(table: pd.DataFrame) -> str:
             "start": table["init"].map(START).fillna(""),
             "epoch, ms": 1e3 * table["epoch_time_s"],
             "training, s": table["train_time_s"],
+            "peak memory, MB": 1e-6 * table["peak_rss_after_training_bytes"],
             "device": table["device"].fillna(""),
             "version": table["framework_version"].fillna(""),
         }
@@ -428,6 +467,7 @@ def to_html(table: pd.DataFrame) -> str:
                 "final loss": "{:.5f}",
                 "epoch, ms": "{:.3f}",
                 "training, s": "{:.3f}",
+                "peak memory, MB": "{:.0f}",
                 "|w - optimum|": "{:.1e}",
                 "|b - optimum|": "{:.1e}",
                 "epochs": "{:.0f}",

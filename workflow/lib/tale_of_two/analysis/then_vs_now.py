@@ -13,6 +13,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from tale_of_two.analysis import confidence, summary
 from tale_of_two.analysis.pages import page
 from tale_of_two.fit.idioms import classify
 
@@ -65,7 +66,23 @@ def compare(then: dict, now: dict, rtol: float = AGREE_RTOL) -> dict:
         "import_ratio": ratio(timings[1]["import_s"], timings[0]["import_s"]),
         "setup_ratio": ratio(timings[1]["setup_s"], timings[0]["setup_s"]),
         "epoch_ratio": ratio(timings[1]["epoch_s"]["median"], timings[0]["epoch_s"]["median"]),
+        **epoch_ratio_interval(now, then, "epoch_ratio"),
     }
+
+
+def epoch_ratio_interval(result: dict, against: dict, name: str) -> dict:
+    """`{name}_low`, `{name}_high`: the 95 % interval of result's median epoch over against's, NaN where either
+    has too few repeats (`confidence.ratio_interval`)."""
+    found = confidence.ratio_interval(confidence.steady_repeats(result), confidence.steady_repeats(against))
+    low, high = found or (math.nan, math.nan)
+    return {f"{name}_low": low, f"{name}_high": high}
+
+
+def ratio_cell(ratio: float, low: float, high: float) -> str:
+    """A ratio with its interval, or "no difference measured" where the interval includes 1."""
+    if pd.isna(ratio):
+        return ""
+    return confidence.ratio_text(ratio, None if pd.isna(low) else (low, high))
 
 
 def era_row(result: dict) -> dict:
@@ -88,6 +105,8 @@ def era_row(result: dict) -> dict:
         "epoch_s": timings["epoch_s"]["median"],
         "epoch_q1_s": timings["epoch_s"]["q1"],
         "epoch_q3_s": timings["epoch_s"]["q3"],
+        "peak_rss_after_training_bytes": result["memory"]["peak_rss_after_training_bytes"],
+        "framework_rss_bytes": summary.memory_columns(result["memory"])["framework_rss_bytes"],
         "notes": "; ".join(result["notes"]),
     }
 
@@ -135,7 +154,7 @@ def markdown_cell(text: str) -> str:
 
 
 def timing_columns(frame: pd.DataFrame) -> dict[str, list]:
-    """A run's import, setup and steady-state epoch, as the era tables show them."""
+    """A run's import, setup and steady-state epoch, and its memory, as the era tables show them."""
     return {
         "import, s": frame["import_s"].map(lambda v: f"{v:.2f}"),
         "setup, ms": frame["setup_s"].map(milliseconds),
@@ -143,7 +162,13 @@ def timing_columns(frame: pd.DataFrame) -> dict[str, list]:
             "" if pd.isna(m) else f"{1e3 * m:.3f} [{1e3 * q1:.3f}, {1e3 * q3:.3f}]"
             for m, q1, q3 in zip(frame["epoch_s"], frame["epoch_q1_s"], frame["epoch_q3_s"], strict=True)
         ],
+        "peak memory, MB": frame["peak_rss_after_training_bytes"].map(megabytes),
+        "import's share, MB": frame["framework_rss_bytes"].map(megabytes),
     }
+
+
+def megabytes(value) -> str:
+    return "" if value is None or pd.isna(value) else f"{value / 1e6:.0f}"
 
 
 def runs_shown(frame: pd.DataFrame) -> pd.DataFrame:
@@ -186,7 +211,10 @@ def comparison_shown(frame: pd.DataFrame) -> pd.DataFrame:
             ],
             "import now/then": runs["import_ratio"].map(lambda v: f"{v:.2f}"),
             "setup now/then": runs["setup_ratio"].map(lambda v: f"{v:.2f}"),
-            "epoch now/then": runs["epoch_ratio"].map(lambda v: f"{v:.2f}"),
+            "epoch now/then [95 % CI]": [
+                ratio_cell(*values)
+                for values in zip(runs["epoch_ratio"], runs["epoch_ratio_low"], runs["epoch_ratio_high"], strict=True)
+            ],
         }
     )
 

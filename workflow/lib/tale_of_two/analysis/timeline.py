@@ -14,7 +14,14 @@ import math
 import numpy as np
 import pandas as pd
 
-from tale_of_two.analysis.then_vs_now import AGREE_RTOL, compare, era_row, timing_columns
+from tale_of_two.analysis.then_vs_now import (
+    AGREE_RTOL,
+    compare,
+    epoch_ratio_interval,
+    era_row,
+    ratio_cell,
+    timing_columns,
+)
 from tale_of_two.analysis.then_vs_now import to_html as to_html  # the timeline's page is built as then-and-now's
 from tale_of_two.analysis.then_vs_now import to_markdown as to_markdown
 
@@ -73,7 +80,7 @@ def table(
     rows = []
     for by_era in timeline_rows(results, eras).values():
         reference = list(by_era.values())[-1]
-        previous = None
+        previous = previous_result = None
         for era, result in by_era.items():
             row = era_row(result)
             against_today = compare(result, reference, rtol)  # the same start, and the loss at every epoch
@@ -90,12 +97,17 @@ def table(
                     if previous and previous["epoch_s"] and row["epoch_s"]
                     else math.nan
                 ),
+                **(
+                    epoch_ratio_interval(result, previous_result, "epoch_vs_previous")
+                    if previous_result
+                    else {"epoch_vs_previous_low": math.nan, "epoch_vs_previous_high": math.nan}
+                ),
                 previous_release=previous["release"] if previous else "",
                 previous_era=previous["era"] if previous else "",
                 environment_gb=environment["size_bytes"] / 1e9 if environment else math.nan,
             )
             rows.append(row)
-            previous = row
+            previous, previous_result = row, result
     return pd.DataFrame(rows)
 
 
@@ -181,7 +193,15 @@ def runs_shown(frame: pd.DataFrame) -> pd.DataFrame:
                 for python, keras in zip(frame["python"], frame["keras_version"], strict=True)
             ],
             **timing_columns(frame),
-            "epoch / previous release": frame["epoch_vs_previous"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}"),
+            "epoch / previous release [95 % CI]": [
+                ratio_cell(*values)
+                for values in zip(
+                    frame["epoch_vs_previous"],
+                    frame["epoch_vs_previous_low"],
+                    frame["epoch_vs_previous_high"],
+                    strict=True,
+                )
+            ],
             "loss vs today: max rel. difference": [
                 f"{d:.1e} ({'agrees' if a else 'differs'})"
                 for d, a in zip(frame["max_rel_loss_diff"], frame["agree"], strict=True)
@@ -247,7 +267,15 @@ def sections(frame: pd.DataFrame, profiles: dict[tuple[str, str], dict], eras: l
                         f"{1e3 * s / r:.3f} to {1e3 * s:.3f}"
                         for s, r in zip(steps["epoch_s"], steps["epoch_vs_previous"], strict=True)
                     ],
-                    "ratio": steps["epoch_vs_previous"].map(lambda v: f"{v:.2f}"),
+                    "ratio [95 % CI]": [
+                        ratio_cell(*values)
+                        for values in zip(
+                            steps["epoch_vs_previous"],
+                            steps["epoch_vs_previous_low"],
+                            steps["epoch_vs_previous_high"],
+                            strict=True,
+                        )
+                    ],
                 }
             ),
         )

@@ -28,6 +28,7 @@ import numpy as np
 
 from tale_of_two.fit import data, workloads
 from tale_of_two.fit.era import versions
+from tale_of_two.fit.memory import peak_rss_bytes, rss_bytes
 
 RESULT_SCHEMA_VERSION = 1
 # A loss this large has left any sensible basin: stop rather than overflow.
@@ -36,6 +37,10 @@ DIVERGENCE_LOSS = 1e12
 
 class DeviceUnavailable(RuntimeError):
     """The config asked for a device this machine does not have."""
+
+
+class MemoryLimitExceeded(RuntimeError):
+    """A run's resident memory went above its `memory_limit_mb`."""
 
 
 @dataclass
@@ -52,6 +57,8 @@ class Runtime:
     scope: Callable[[], ContextManager] = contextlib.nullcontext  # e.g. tf.device(...) around the whole run
     # What this framework version could not do as asked and what it did instead (recorded in the result).
     notes: list[str] = field(default_factory=list)
+    # The framework's own peak of device memory in bytes (torch.cuda.max_memory_allocated); None off a GPU.
+    device_peak_bytes: Callable[[], int | None] | None = None
 
     def synchronize(self) -> None:
         if self.sync is not None:
@@ -76,6 +83,7 @@ class Settings:
     deterministic: bool = True
     warmup_epochs: int = 5
     repeats: int = 3
+    memory_limit_mb: int | None = None  # stop with MemoryLimitExceeded when the peak resident memory exceeds it
     # The MLP workload's model spec (variants `mlp_*`, tale_of_two.fit.workloads); the line's variants ignore it.
     hidden: tuple[int, ...] = (16, 16)  # widths of the hidden layers
     activation: str = "tanh"  # between layers (workloads.ACTIVATIONS); the output layer is linear
@@ -206,8 +214,11 @@ def load_framework(framework: str):
 
 
 def measure(framework: str, variant: str, x: np.ndarray, y: np.ndarray, settings: Settings) -> dict:
-    """Fit `repeats` times; return the measurements (the caller adds provenance)."""
+    """Fit `repeats` times, then once more for the memory growth; return the measurements (the caller adds
+    provenance)."""
+    before_import = peak_rss_bytes()
     module, import_s = load_framework(framework)
+    memory = memory_record(x, y, before_import, peak_rss_bytes())
     if variant not in module.VARIANTS:
         raise ValueError(f"unknown variant {variant!r} for framework {framework!r}; known: {sorted(module.VARIANTS)}")
     # tale_of_two.config checks this for every run of the workflow, before any job starts. It stays here too
@@ -229,10 +240,16 @@ def measure(framework: str, variant: str, x: np.ndarray, y: np.ndarray, settings
             runtime.seed(settings.seed)
             clock = EpochClock(runtime.sync)
             try:
+                held_before = rss_bytes()
                 start = time.perf_counter()
                 model = variant_class(x, y, settings, runtime)
                 runtime.synchronize()
                 setup_s = time.perf_counter() - start
+                if not repeats:  # outside the timed spans, as are the other memory readings
+                    memory["peak_rss_after_setup_bytes"] = peak_rss_bytes()
+                    held_after = rss_bytes()
+                    if None not in (held_before, held_after):
+                        memory["setup_held_bytes"] = held_after - held_before
                 clock.start()
                 started = time.perf_counter()
                 model.train(settings.epochs, clock)
@@ -244,12 +261,19 @@ def measure(framework: str, variant: str, x: np.ndarray, y: np.ndarray, settings
                 # not a crash; any other failure, or one after training began, is a bug and fails the job.
                 compiled = getattr(variant_class, "COMPILED", False)
                 if compiled and not clock.losses and module.compiler_unavailable(error):
-                    return unsupported_result(module, variant_class, runtime, fell_back, import_s, settings, error)
+                    identity = run_identity(module, variant_class, runtime, fell_back)
+                    return unsupported_result(identity, import_s, settings, error, memory)
                 raise
+            check_memory_limit(settings, f"{framework}/{variant}", f"repeat {len(repeats) + 1}")
             fitted = fitted_record(model.parameters())
+            del model  # before the next repeat builds its own: one model at a time in memory
             repeats.append(
                 {"setup_s": setup_s, "train_s": train_s, "clock": clock, "fitted": fitted, "compile": compile_stats}
             )
+        memory["peak_rss_after_training_bytes"] = peak_rss_bytes()
+        memory["device_peak_bytes"] = runtime.device_peak_bytes() if runtime.device_peak_bytes else None
+        memory.update(memory_growth(variant_class, x, y, settings, runtime))
+        check_memory_limit(settings, f"{framework}/{variant}", "the memory run")
 
     first = repeats[0]
     clock: EpochClock = first["clock"]
@@ -274,7 +298,78 @@ def measure(framework: str, variant: str, x: np.ndarray, y: np.ndarray, settings
             repeats=settings.repeats,
             epoch_times_s=[r["clock"].epoch_times for r in repeats],
         ),
+        memory=memory,
     )
+
+
+# The memory run's steady epochs (after its warm-up): long enough to see a leak of a few KiB an epoch over the
+# page-sized steps of the resident memory, short enough to add little to the run (tensorflow/fit: 50 of 1,500).
+MEMORY_RUN_EPOCHS = 50
+
+
+class MemoryClock(EpochClock):
+    """An EpochClock that also reads the resident memory after every epoch: for the memory run only, never a
+    timed one (a read of /proc costs microseconds, more than the fastest epoch)."""
+
+    def __init__(self, sync: Callable[[], None] | None = None):
+        super().__init__(sync)
+        self.rss: list[int | None] = []
+
+    def __call__(self, loss) -> bool:
+        going = super().__call__(loss)
+        self.rss.append(rss_bytes())
+        return going
+
+
+def memory_growth(variant_class, x: np.ndarray, y: np.ndarray, settings: Settings, runtime: Runtime) -> dict:
+    """One more fit, untimed, apart from the timed repeats (TorchBench measures memory in runs of its own): its
+    resident memory after every epoch, and the least-squares slope over the epochs after the warm-up, in bytes
+    per epoch. A leak shows as a steady slope; allocator caches filling up show in the warm-up, left out."""
+    epochs = min(settings.epochs, settings.warmup_epochs + MEMORY_RUN_EPOCHS)
+    runtime.seed(settings.seed)
+    clock = MemoryClock(runtime.sync)
+    model = variant_class(x, y, settings, runtime)
+    clock.start()
+    model.train(epochs, clock)
+    steady = clock.rss[settings.warmup_epochs :]
+    if len(steady) < 2 or None in steady:
+        return {"rss_growth_bytes_per_epoch": None, "growth_epochs": len(steady)}
+    slope = np.polyfit(np.arange(len(steady), dtype=float), np.asarray(steady, dtype=float), 1)[0]
+    return {"rss_growth_bytes_per_epoch": float(slope), "growth_epochs": len(steady)}
+
+
+def memory_record(x: np.ndarray, y: np.ndarray, before_import: int | None, after_import: int | None) -> dict:
+    """A result's `memory`, every key in the schema's order: the readings not yet taken are None.
+
+    Peaks are the process's high-water mark of resident memory (`tale_of_two.fit.memory`) as each stage ends:
+    before the framework's import (interpreter, numpy, the dataset), after it, after the first repeat's set-up,
+    after the last repeat's training. `dataset_bytes` is what x and y hold, so that the framework's share shows;
+    `setup_held_bytes` is what the first repeat's set-up added to the resident memory now (not the peak: a figure
+    that holds in a process shared with other runs, as the bench's), where a copy of x and y shows as their bytes.
+    """
+    return {
+        "dataset_bytes": int(x.nbytes + y.nbytes),
+        "peak_rss_before_import_bytes": before_import,
+        "peak_rss_after_import_bytes": after_import,
+        "peak_rss_after_setup_bytes": None,
+        "peak_rss_after_training_bytes": None,
+        "setup_held_bytes": None,
+        "rss_growth_bytes_per_epoch": None,
+        "growth_epochs": 0,
+        "device_peak_bytes": None,
+    }
+
+
+def check_memory_limit(settings: Settings, run: str, stage: str) -> None:
+    """Stop a run whose peak resident memory went above its `memory_limit_mb` (MB: 10^6 bytes, Snakemake's mem_mb)."""
+    if settings.memory_limit_mb is None:
+        return
+    peak = peak_rss_bytes()
+    if peak is not None and peak > settings.memory_limit_mb * 1e6:
+        raise MemoryLimitExceeded(
+            f"{run}: peak resident memory {peak / 1e6:.0f} MB after {stage} exceeds memory_limit_mb = "
+            f"{settings.memory_limit_mb} MB; raise the limit or shrink the run (no result written)"
+        )
 
 
 def measure_interleaved(framework: str, runs: dict[str, Settings], x: np.ndarray, y: np.ndarray) -> dict[str, dict]:
@@ -310,6 +405,7 @@ def merge_repeats(parts: list[dict], warmup_epochs: int) -> dict:
     return result(
         {key: first[key] for key in IDENTITY},
         status=first["status"],
+        memory=merge_memory([part["memory"] for part in parts]),
         error=first["error"],
         compile=None if compiled[0] is None else compile_record([r for c in compiled for r in c["repeats"]]),
         w=first["fitted"]["w"],
@@ -333,6 +429,19 @@ def merge_repeats(parts: list[dict], warmup_epochs: int) -> dict:
             epoch_times_s=epoch_times,
         ),
     )
+
+
+def merge_memory(records: list[dict]) -> dict:
+    """The memory of several parts of one run: the first part's import and set-up (later parts may find the
+    framework imported), the highest peaks, the median growth."""
+    merged = dict(records[0])
+    for key in ("peak_rss_after_training_bytes", "device_peak_bytes"):
+        values = [record[key] for record in records if record[key] is not None]
+        merged[key] = max(values) if values else None
+    growth = [record["rss_growth_bytes_per_epoch"] for record in records]
+    if None not in growth:
+        merged["rss_growth_bytes_per_epoch"] = float(np.median(growth))
+    return merged
 
 
 def configure(module, framework: str, device: str, settings: Settings) -> Runtime:
@@ -369,6 +478,7 @@ def result(
     b: float | None = None,
     losses: Sequence[float | None] = (),
     error: str | None = None,
+    memory: dict,
     compile: dict | None = None,
     repeats_identical: bool = True,
     weights: dict | None = None,
@@ -389,6 +499,7 @@ def result(
         "final_loss": finite_or_none(losses[-1]) if losses else None,
         "repeats_identical": repeats_identical,
         "timings": timings,
+        "memory": memory,
     }
 
 
@@ -432,11 +543,12 @@ def timing_record(
     }
 
 
-def unsupported_result(module, variant_class, runtime, fell_back, import_s, settings, error) -> dict:
+def unsupported_result(identity: dict, import_s: float, settings: Settings, error: Exception, memory: dict) -> dict:
     message = f"{type(error).__name__}: {error}".strip()
     return result(
-        run_identity(module, variant_class, runtime, fell_back),
+        identity,
         status="unsupported",
+        memory=memory,
         error=message[:2000],
         timings=timing_record(
             import_s=import_s,

@@ -41,4 +41,5 @@ def on_keras(backend_runtime: Runtime) -> Runtime:
         keras.utils.set_random_seed,  # Python, numpy, Keras's seed generator and the backend's
         scope=lambda: keras.device(device),  # tf.device, torch's default device or jax.default_device
         notes=backend_runtime.notes,
+        device_peak_bytes=backend_runtime.device_peak_bytes,
     )

@@ -81,4 +81,6 @@ def configure_jax(device: str, threads: int) -> Runtime:
     # for the XLA execution that also updated the parameters).
     chosen = found[0] if device == "cuda" or (device == "auto" and found) else jax.devices("cpu")[0]
     kind, name = ("cuda", chosen.device_kind) if chosen in found else ("cpu", "cpu")
-    return Runtime(chosen, kind, name, pool, scope=lambda: jax.default_device(chosen))
+    # XLA's allocator reports its peak on a GPU (memory_stats() is None on the CPU).
+    peak = (lambda: (chosen.memory_stats() or {}).get("peak_bytes_in_use")) if kind == "cuda" else None
+    return Runtime(chosen, kind, name, pool, scope=lambda: jax.default_device(chosen), device_peak_bytes=peak)

@@ -45,7 +45,16 @@ def configure(device: str, threads: int, deterministic: bool = True) -> Runtime:
     # No sync: the harness reads each epoch's loss back, which blocks until it is computed.
     if device == "cuda" or (device == "auto" and gpus):
         name = tf.config.experimental.get_device_details(gpus[0]).get("device_name", gpus[0].name)
-        return Runtime("/GPU:0", "cuda", name, threads, set_random_seed, scope=lambda: tf.device("/GPU:0"), notes=notes)
+        return Runtime(
+            "/GPU:0",
+            "cuda",
+            name,
+            threads,
+            set_random_seed,
+            scope=lambda: tf.device("/GPU:0"),
+            notes=notes,
+            device_peak_bytes=lambda: tf.config.experimental.get_memory_info("GPU:0")["peak"],  # TF's BFC allocator
+        )
     return Runtime("/CPU:0", "cpu", "cpu", threads, set_random_seed, scope=lambda: tf.device("/CPU:0"), notes=notes)
 
 
