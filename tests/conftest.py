@@ -276,6 +276,7 @@ def make_result(
             "setup_held_bytes": 8 * n,
             "rss_growth_bytes_per_epoch": 0.0,
             "growth_epochs": epochs,
+            "memory_run_s": epochs * epoch_s,
             "device_peak_bytes": None,
         },
     )

@@ -90,7 +90,11 @@ def test_runs_section_is_a_table_of_every_run_with_date_and_machine(run_dir):
         runs["keras_jax/fit"]["final loss"] == "0.2500 (MAE)" and runs["keras_torch/fit"]["training job, s"] == "14.0"
     )
     assert "2026-11-25 19:00 to 2026-11-25 19:04 UTC on Linux-test, x86_64, 2 CPUs, Python 3.11" in body
-    assert "The 5 training jobs took 60 s together" in body
+    # conftest's memory runs: 4 epochs of 1 ms each, 20 ms of the jobs' 60 s
+    assert (
+        "The 5 training jobs took 60 s together (they run one at a time); their memory runs, 0.0 s of it (0.0%)."
+        in body
+    )
     # Only runs from the same start are compared: the two Keras fits (same losses, b 0.01 apart).
     assert "agree at every epoch: `fit` (keras_jax, keras_torch) to a relative 0.0e+00 in the loss and 1.0e-02" in body
 

@@ -5,6 +5,7 @@ tools/doc_tables.py makes of its files."""
 
 import json
 import math
+import os
 import subprocess
 import sys
 import time
@@ -183,3 +184,21 @@ def test_the_page_says_no_gpu_run_yet_exactly_while_no_gpu_run_is_committed():
     committed = (ROOT / doc_tables.GPU_RESULTS / "gpu_check.json").exists()
     page = (ROOT / "docs/gpu.md").read_text()
     assert ("No GPU run yet" in page) != committed
+
+
+def test_torch_on_a_gpu_in_deterministic_mode_gives_cublas_its_fixed_workspace(monkeypatch):
+    """Deterministic torch refuses cuBLAS on CUDA >= 10.2 without CUBLAS_WORKSPACE_CONFIG: configure sets it."""
+    import torch
+
+    from tale_of_two.fit.frameworks import torch as framework
+
+    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda index=0: "a faked GPU")
+    framework.configure("cpu", 1)
+    assert "CUBLAS_WORKSPACE_CONFIG" not in os.environ  # the CPU needs none
+    runtime = framework.configure("cuda", 1)
+    assert runtime.device_name == "a faked GPU" and os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":4096:8"
+    monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", ":16:8")
+    framework.configure("cuda", 1)
+    assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":16:8"  # a user's own choice stays

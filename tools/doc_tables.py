@@ -227,7 +227,11 @@ def runs_section(root: Path) -> str:
         f"LAD is w = {lad['w']:.5f}, b = {lad['b']:.5f} (MAE {lad['mae']:.4f}). " + agreement_line(results),
     ]
     if job_seconds:
-        lines.append(f"The {len(job_seconds)} training jobs took {total:.0f} s together (they run one at a time).")
+        line = f"The {len(job_seconds)} training jobs took {total:.0f} s together (they run one at a time)"
+        measuring = [r["memory"].get("memory_run_s") for r in results]
+        if None not in measuring:
+            line += f"; their memory runs, {sum(measuring):.1f} s of it ({sum(measuring) / total:.1%})"
+        lines.append(line + ".")
     return "\n".join(lines)
 
 
@@ -692,7 +696,7 @@ def keras_3_line(frame: pd.DataFrame) -> str:
         return "No era on either side of Keras 3 (TensorFlow 2.15 and 2.16) in this timeline: nothing to compare."
     last, first = before["released"].max(), after["released"].min()
     old, new = before[before["released"] == last], after[after["released"] == first]
-    joined = old.set_index("run").join(new.set_index("run"), lsuffix="_old", rsuffix="_new", how="inner")
+    joined = old.merge(new, on="run", suffixes=("_old", "_new"))
     change = (joined["peak_rss_after_training_bytes_new"] / joined["peak_rss_after_training_bytes_old"]).astype(float)
     shares = joined["framework_rss_bytes_old"].astype(float), joined["framework_rss_bytes_new"].astype(float)
     return (

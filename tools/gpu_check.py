@@ -32,9 +32,7 @@ from tale_of_two.fit import data, gpu, harness  # noqa: E402
 GPU_SIZES = "200,1e6,1e7,1e8"  # the article's n, and up to 800 MB of x and y, where HBM bandwidth bounds an epoch
 CPU_SIZES = "200,1000"
 NO_DEVICE = 3  # a process's exit status for DeviceUnavailable: the whole check stops, nothing written
-# torch's deterministic mode refuses cuBLAS (nn.Linear, Keras's Dense) on CUDA >= 10.2 unless cuBLAS is given a
-# fixed workspace (torch.use_deterministic_algorithms' documentation): set here for the check's processes.
-CHILD_ENV = {"CUBLAS_WORKSPACE_CONFIG": ":4096:8", "PYTHONUNBUFFERED": "1"}
+CHILD_ENV = {"PYTHONUNBUFFERED": "1"}  # torch's configure sets cuBLAS's workspace for deterministic mode itself
 
 
 def sizes(text: str) -> tuple:

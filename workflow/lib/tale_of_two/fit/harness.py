@@ -326,16 +326,18 @@ def memory_growth(variant_class, x: np.ndarray, y: np.ndarray, settings: Setting
     resident memory after every epoch, and the least-squares slope over the epochs after the warm-up, in bytes
     per epoch. A leak shows as a steady slope; allocator caches filling up show in the warm-up, left out."""
     epochs = min(settings.epochs, settings.warmup_epochs + MEMORY_RUN_EPOCHS)
+    started = time.perf_counter()
     runtime.seed(settings.seed)
     clock = MemoryClock(runtime.sync)
     model = variant_class(x, y, settings, runtime)
     clock.start()
     model.train(epochs, clock)
+    cost = {"memory_run_s": time.perf_counter() - started}  # what measuring the growth adds to the job
     steady = clock.rss[settings.warmup_epochs :]
     if len(steady) < 2 or None in steady:
-        return {"rss_growth_bytes_per_epoch": None, "growth_epochs": len(steady)}
+        return {"rss_growth_bytes_per_epoch": None, "growth_epochs": len(steady), **cost}
     slope = np.polyfit(np.arange(len(steady), dtype=float), np.asarray(steady, dtype=float), 1)[0]
-    return {"rss_growth_bytes_per_epoch": float(slope), "growth_epochs": len(steady)}
+    return {"rss_growth_bytes_per_epoch": float(slope), "growth_epochs": len(steady), **cost}
 
 
 def memory_record(x: np.ndarray, y: np.ndarray, before_import: int | None, after_import: int | None) -> dict:
@@ -356,6 +358,7 @@ def memory_record(x: np.ndarray, y: np.ndarray, before_import: int | None, after
         "setup_held_bytes": None,
         "rss_growth_bytes_per_epoch": None,
         "growth_epochs": 0,
+        "memory_run_s": None,
         "device_peak_bytes": None,
     }
 
@@ -441,6 +444,8 @@ def merge_memory(records: list[dict]) -> dict:
     growth = [record["rss_growth_bytes_per_epoch"] for record in records]
     if None not in growth:
         merged["rss_growth_bytes_per_epoch"] = float(np.median(growth))
+    costs = [record["memory_run_s"] for record in records]
+    merged["memory_run_s"] = None if None in costs else float(sum(costs))  # every part ran its own
     return merged
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import torch
 from torch import nn, optim
 
@@ -27,6 +29,8 @@ def configure(device: str, threads: int, deterministic: bool = True) -> Runtime:
             f"torch < 1.8 has no torch.use_deterministic_algorithms: used torch.set_deterministic({deterministic})"
         )
     if device == "cuda" or (device == "auto" and torch.cuda.is_available()):
+        if deterministic:  # else deterministic mode refuses cuBLAS (nn.Linear) on CUDA >= 10.2; read at first use
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         name, synchronize = torch.cuda.get_device_name(0), torch.cuda.synchronize
         return Runtime(
             torch.device("cuda"),
