@@ -23,23 +23,34 @@ RUNS = [  # in the summary's order: tests/config/tiny.yaml's, then config/config
     "torch/layers",
     "torch/layers_foreach",  # remedies (results/remedies.md) follow the run they remedy
     "torch/layers_fused",
+    "torch/mlp_scratch",  # the MLP's runs (variants mlp_*, on their own data): config/config.yaml's
+    "torch/mlp_layers",
     "tensorflow/scratch",
     "tensorflow/scratch_graph",
     "tensorflow/layers",
     "tensorflow/layers_graph",
     "tensorflow/fit",
     "tensorflow/fit_dataset",
+    "tensorflow/mlp_scratch",
+    "tensorflow/mlp_layers",
     "jax/scratch",
     "jax/layers",
+    "jax/mlp_scratch",
+    "jax/mlp_layers",
     "keras_tensorflow/fit",
     "keras_torch/fit",
     "keras_torch/fit_dataset",
+    "keras_torch/mlp_fit",
     "keras_jax/fit",
     "keras_jax/fit_dataset",
+    "keras_jax/mlp_fit",
     "numpy/scratch",
     "numpy/scratch_inplace",
+    "numpy/mlp_scratch",
+    "numpy/mlp_layers",
     "numba/scratch",
 ]
+MLP_RUNS = [run for run in RUNS if run.split("/")[1].startswith("mlp_")]
 TINY = str(ROOT / "tests/config/tiny.yaml")
 TINY_ARGS = ("--configfile", TINY)
 

@@ -231,6 +231,9 @@ def test_bench_target_runs_a_process_per_size_mode_framework_and_round(tmp_path)
     assert count(output, "bench_dataset") == 3 + 1  # and batch_n's
     assert count(output, "bench_train") == 2 * (3 * per_size + len(bench_config["batch_sizes"]) * per_batch_size)
     assert count(output, "bench_summary") == 1
+    # the model-size axis: one process per width and framework, round by round
+    widths = len(bench_config["widths"]) * len(bench_config["width_runs"]) * bench_config["width_rounds"]
+    assert count(output, "bench_width_train") == widths and count(output, "width_summary") == 1
     assert count(output, "remedies") == 1  # results/remedies.md, from the same processes
     assert count(output, "train") == 0  # the default runs are not part of the benchmark
 
@@ -239,7 +242,9 @@ def test_bench_target_runs_a_process_per_size_mode_framework_and_round(tmp_path)
 def test_default_target_runs_no_benchmark_job(tmp_path):
     output = dry_run(tmp_path)
     runs = sum(len(variants) for variants in yaml.safe_load((ROOT / "config/config.yaml").read_text())["runs"].values())
-    assert count(output, "bench_train") == 0 and count(output, "train") == runs == 19  # 10 runs, numba, 8 remedies
+    # 10 runs, numba, 8 remedies, and the MLP's 10 (mlp_scratch, mlp_layers in four frameworks, 2 Keras fit)
+    assert count(output, "bench_train") == 0 and count(output, "train") == runs == 29
+    assert count(output, "bench_width_train") == 0 and count(output, "mlp_dataset") == 1
 
 
 def batched(framework, variant, batch_size, step_s, n=4096):

@@ -23,6 +23,8 @@ from tale_of_two.fit.data import DatasetSpec
 from tale_of_two.fit.harness import Settings
 
 DEFAULT = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+# Settings' defaults as the config resolves them: the MLP's hidden widths as a list, as YAML and JSON write it.
+DEFAULTS = {**dataclasses.asdict(Settings()), "hidden": list(Settings().hidden)}
 
 
 def config(**changes):
@@ -39,7 +41,14 @@ def config(**changes):
 def test_default_config_is_the_article_s_five_runs_and_the_numpy_reference():
     runs = resolve_runs(DEFAULT)
     remedies = {(framework, remedy) for framework, remedy, _, _ in declared_remedies()}  # tests/test_remedies.py
-    assert [run for run in runs if run not in remedies] == [
+    # The MLP's runs (tests/test_mlp.py): mlp_scratch and mlp_layers in four frameworks, Keras fit on two backends.
+    mlp = [run for run in runs if run[1].startswith("mlp_")]
+    assert sorted(mlp) == sorted(
+        [(f, v) for f in ("torch", "tensorflow", "numpy", "jax") for v in ("mlp_scratch", "mlp_layers")]
+        + [("keras_torch", "mlp_fit"), ("keras_jax", "mlp_fit")]
+    )
+    assert all(runs[run]["init"] == "uniform" and runs[run]["hidden"] == [16, 16] for run in mlp)
+    assert [run for run in runs if run not in remedies and run not in mlp] == [
         ("torch", "scratch"),
         ("torch", "layers"),
         ("tensorflow", "scratch"),
@@ -54,7 +63,7 @@ def test_default_config_is_the_article_s_five_runs_and_the_numpy_reference():
     ]
     assert runs[("torch", "scratch")]["epochs"] == 500 and runs[("torch", "layers")]["epochs"] == 1500
     assert runs[("tensorflow", "fit")]["epochs"] == 500 and runs[("tensorflow", "fit")]["batch_size"] is None
-    assert all(settings["lr"] == 0.001 for settings in runs.values())
+    assert all(settings["lr"] == 0.001 for run, settings in runs.items() if run not in mlp)
     assert runs[("torch", "layers")]["init"] == "framework" and runs[("torch", "scratch")]["init"] == "uniform"
 
 
@@ -74,7 +83,7 @@ def test_article_dataset_settings():
 def test_null_overrides_mean_the_defaults():
     # config/config.yaml sets no training key: every default is Settings' (the one place defaults live).
     runs = resolve_runs(config(runs={"torch": {"scratch": None}}))
-    assert runs[("torch", "scratch")] == dataclasses.asdict(Settings()) | DEFAULT["training"]
+    assert runs[("torch", "scratch")] == DEFAULTS | DEFAULT["training"]
 
 
 def test_unknown_framework_is_named_with_the_known_ones():
@@ -86,7 +95,8 @@ def test_unknown_variant_is_named_with_the_known_ones():
     with pytest.raises(
         ConfigError,
         match=r"runs\.torch\.fit: unknown variant 'fit' for framework 'torch'; "
-        r"known: layers, layers_compiled, layers_foreach, layers_fused, scratch, scratch_compiled",
+        r"known: layers, layers_compiled, layers_foreach, layers_fused, mlp_layers, mlp_layers_fused, mlp_scratch, "
+        r"mlp_scratch_compiled, scratch, scratch_compiled",
     ):
         resolve_runs(config(runs={"torch": {"fit": {}}}))
 
@@ -244,7 +254,7 @@ def test_check_config_resolves_every_default_from_the_code():
     cfg = config()
     del cfg["profile"], cfg["bench"]["rounds"]
     resolved = check_config(cfg)
-    assert resolved.training == dataclasses.asdict(Settings())  # config/config.yaml sets no training key
+    assert resolved.training == DEFAULTS  # config/config.yaml sets no training key
     assert resolved.dataset == dataclasses.asdict(DatasetSpec())  # and the article's data are DatasetSpec's
     assert resolved.runs == resolve_runs(DEFAULT) and resolved.era_runs[("torch", "layers")]["epochs"] == 1500
     # the schema's own defaults, filled in

@@ -528,7 +528,7 @@ def test_verify_names_hand_edits_unknown_sections_and_broken_links(tmp_path):
     assert len(seals) == 2 and "section 'runs' differs from what its generator wrote" in seals[0]
     assert (
         "section 'nosuch' names no generator (known: runs, time_to_solution, then_vs_now, idioms, timeline, bench, "
-        "remedies, profiles, memory, era_memory, gpu)" in seals[1]
+        "remedies, profiles, memory, era_memory, gpu, width)" in seals[1]
     )
     done = tool("--verify", "--pages", str(tmp_path))
     assert done.returncode == 1 and done.stderr.count("doc_tables: ") == 6

@@ -28,8 +28,8 @@ def test_snakefiles_are_formatted():
 
 def test_every_script_is_named_after_the_rule_that_runs_it():
     # Rules train_era and profile_era run train.py and profile_run.py (in an era's interpreter); `use rule
-    # dataset as bench_dataset` runs the dataset's.
-    shared = {("train_era", "train"), ("profile_era", "profile_run")}
+    # dataset as bench_dataset` runs the dataset's; bench_width_train runs bench_train.py with --compute-bound.
+    shared = {("train_era", "train"), ("profile_era", "profile_run"), ("bench_width_train", "bench_train")}
     common = (ROOT / "workflow/rules/common.smk").read_text()
     constants = dict(re.findall(r'^(\w+_SCRIPT) = WORKFLOW_DIR / "scripts" / "(\w+)\.py"', common, re.MULTILINE))
     ran = set()

@@ -25,6 +25,7 @@ from conftest import ROOT
 
 from tale_of_two.config import available_frameworks, declared_variants
 from tale_of_two.fit import harness
+from tale_of_two.fit.workloads import workload_of
 
 MSE_TOLERANCE = 1e-3
 MAE_TOLERANCE = 1e-3
@@ -35,7 +36,13 @@ FINAL_LOSS_RTOL = 1e-4
 # Keras fixes its backend when it is first imported: the keras_* modules (one per backend) cannot share this
 # process with each other; tests/test_more_frameworks.py runs each in a process of its own.
 FRAMEWORKS = [framework for framework in available_frameworks() if not framework.startswith("keras_")]
-ALL_RUNS = [(framework, variant) for framework in FRAMEWORKS for variant in declared_variants(framework)]
+# The line's variants; the MLP's (mlp_*) fit other data and have their own tests (tests/test_mlp.py).
+ALL_RUNS = [
+    (framework, variant)
+    for framework in FRAMEWORKS
+    for variant in declared_variants(framework)
+    if workload_of(variant) == "line"
+]
 CONVERGED = {"mse": dict(lr=0.01, epochs=1000), "mae": dict(lr=0.005, epochs=300)}
 
 

@@ -5,7 +5,7 @@ import json
 import jsonschema
 import pandas as pd
 import pytest
-from conftest import RESULT_SCHEMA, ROOT, RUNS, TINY_ARGS, run_json, snakemake
+from conftest import MLP_RUNS, RESULT_SCHEMA, ROOT, RUNS, TINY_ARGS, run_json, snakemake
 
 pytestmark = pytest.mark.e2e
 
@@ -26,10 +26,12 @@ def test_pipeline_writes_summary_plots_results_and_logs(tiny_run):
     api = (tiny_run / "results/api_differences.md").read_text()
     assert all(f"| {run}" in api or f" {run} " in api for run in RUNS)
     metadata = json.loads((tiny_run / "results/data/dataset.json").read_text())
+    mlp_metadata = json.loads((tiny_run / "results/data/mlp.json").read_text())  # the mlp_* runs' data
     for run in RUNS:
         result = run_json(tiny_run, run)
         jsonschema.validate(result, RESULT_SCHEMA)
-        assert result["dataset"]["sha256"] == metadata["sha256"] and result["dataset"]["n"] == 50
+        data = mlp_metadata if run in MLP_RUNS else metadata
+        assert result["dataset"]["sha256"] == data["sha256"] and result["dataset"]["n"] == 50
         assert f"{run}: w = " in (tiny_run / f"logs/train/{run}.log").read_text()
         assert (tiny_run / f"benchmarks/train/{run}.tsv").exists()
     assert (tiny_run / "logs/dataset.log").exists() and (tiny_run / "logs/summarize.log").exists()

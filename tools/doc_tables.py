@@ -32,6 +32,8 @@ The generators (GENERATORS), each from the result files of the run it describes:
   results/bench/n*/*deterministic/round*/*.json, with the cost model of `tale_of_two.analysis.bench`;
 - `remedies`: `snakemake bench`: the same bench jobs' results, each remedy beside the run it remedies as
   `tale_of_two.analysis.remedies` pairs them (the table of results/remedies.md);
+- `width`: `snakemake bench`: results/bench/width.csv (rule `width_summary`'s table of the model-size axis) and
+  the width jobs' results/bench/width/w*/round*/*.json, through `tale_of_two.analysis.width`;
 - `profiles`: `snakemake profile`: results/profile/*/*.n{n}.md at the largest profiled n, the figures each
   profile states (epoch and CPU time, page faults, threads at work, what XLA compiled);
 - `memory`: the default run: each run's peak resident memory stage by stage, from results/summary.csv;
@@ -49,7 +51,7 @@ The default run and the converged one write the same results/, so each page's ta
         && .venv/bin/python tools/doc_tables.py time_to_solution
     .venv/bin/snakemake then_vs_now --cores 2 && .venv/bin/python tools/doc_tables.py then_vs_now idioms
     .venv/bin/snakemake timeline --cores 2 && .venv/bin/python tools/doc_tables.py timeline
-    .venv/bin/snakemake bench --cores 2 && .venv/bin/python tools/doc_tables.py bench remedies
+    .venv/bin/snakemake bench --cores 2 && .venv/bin/python tools/doc_tables.py bench remedies width
     .venv/bin/snakemake profile --cores 2 && .venv/bin/python tools/doc_tables.py profiles
 """
 
@@ -73,7 +75,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow" / "lib"))
 
-from tale_of_two.analysis import bench, convergence, remedies, then_vs_now, timeline  # noqa: E402
+from tale_of_two.analysis import bench, convergence, remedies, then_vs_now, timeline, width  # noqa: E402
 from tale_of_two.analysis.summary import START, equivalence, trained_rows  # noqa: E402
 from tale_of_two.fit import data  # noqa: E402
 
@@ -182,7 +184,7 @@ def run_rows(table: pd.DataFrame, job_seconds: dict[str, float]) -> str:
             "" if pd.isna(low) else f"[{1e3 * low:.3g}, {1e3 * high:.3g}]",
             "" if pd.isna(peak) else f"{peak / 1e6:.0f}",
             job,
-            f"{row['w']:.5f}, {row['b']:.5f}",
+            "(an MLP)" if pd.isna(row["w"]) else f"{row['w']:.5f}, {row['b']:.5f}",
             f"{row['final_loss']:.4f} ({row['loss_name'].upper()})",
             str(row["framework_version"]),
         ]
@@ -197,10 +199,10 @@ def agreement_line(results: list[dict]) -> str:
     parts = []
     for variant, group in pairs.groupby("variant", sort=False):
         frameworks = sorted(set(group["framework_a"]) | set(group["framework_b"]))
-        parts.append(
-            f"`{variant}` ({', '.join(frameworks)}) to a relative {group['max_rel_loss_diff'].max():.1e} "
-            f"in the loss and {max(group['w_diff'].max(), group['b_diff'].max()):.1e} in w and b"
-        )
+        text = f"`{variant}` ({', '.join(frameworks)}) to a relative {group['max_rel_loss_diff'].max():.1e} in the loss"
+        if group["w_diff"].notna().any():  # the MLP's runs have no w and b
+            text += f" and {max(group['w_diff'].max(), group['b_diff'].max()):.1e} in w and b"
+        parts.append(text)
     return "From the same start, runs of one variant agree at every epoch: " + "; ".join(parts) + "."
 
 
@@ -893,6 +895,21 @@ def gpu_section(root: Path) -> str:
     )
 
 
+def width_section(root: Path) -> str:
+    """The model-size axis: results/bench/width.csv (rule `width_summary`'s table) and the width jobs' results,
+    results/bench/width/w*/round*/*.json (when, where and under what load), through `tale_of_two.analysis.width`."""
+    path = root / "results" / "bench" / "width.csv"
+    if not path.exists():
+        raise TablesError(f"{path}: missing; run `{BENCH_COMMAND}` first")
+    table = pd.read_csv(path)
+    jobs = sorted((root / "results" / "bench" / "width").glob("w*/round*/*.json"))
+    results = [result for job in jobs for result in read_json(job, BENCH_COMMAND)["results"]]
+    if table.empty or not results:
+        raise TablesError(f"{path}: no rows, or no width job's results beside it; run `{BENCH_COMMAND}`")
+    body = width.to_markdown(table).split("\n", 2)[2]  # without its title: the page has its own
+    return f"{heading('bench', results)}\n\n{body.rstrip()}"
+
+
 GENERATORS: dict[str, Callable[[Path], str]] = {
     "runs": runs_section,
     "time_to_solution": time_to_solution_section,
@@ -905,6 +922,7 @@ GENERATORS: dict[str, Callable[[Path], str]] = {
     "memory": memory_section,
     "era_memory": era_memory_section,
     "gpu": gpu_section,
+    "width": width_section,
 }
 # The run whose result files each generator reads (the default run and the converged one share results/).
 DEFAULT_COMMAND = ".venv/bin/snakemake --cores 2"
@@ -920,6 +938,7 @@ RUN_OF = {
     "memory": DEFAULT_COMMAND,
     "era_memory": TIMELINE_COMMAND,
     "gpu": GPU_COMMAND,
+    "width": BENCH_COMMAND,
 }
 
 

@@ -14,6 +14,7 @@ from tale_of_two.config import (  # noqa: E402
     put_interpreter_first_on_path,
 )
 from tale_of_two.eras import interpreter, missing_interpreter_message  # noqa: E402
+from tale_of_two.fit.workloads import WORKLOADS, workload_of  # noqa: E402
 
 # Types and ranges (the schema), then every check across keys; the schema's defaults are filled in.
 try:
@@ -21,6 +22,7 @@ try:
 except ConfigError as error:
     raise WorkflowError(f"config: {error}") from None
 DATASET = RESOLVED.dataset  # every DatasetSpec field
+MLP_DATASET = RESOLVED.mlp_dataset  # every MLPDatasetSpec field: the data of the mlp_* runs
 TRAINING = RESOLVED.training  # every Settings field: a run that overrides nothing
 RUNS = RESOLVED.runs
 BENCH_JOBS = RESOLVED.bench_jobs
@@ -29,6 +31,9 @@ PROFILE_RUNS = RESOLVED.profile_runs
 FRAMEWORKS = sorted({framework for framework, _ in RUNS} | {key[-1] for key in BENCH_JOBS})
 VARIANTS = sorted({variant for _, variant in RUNS} | {variant for _, _, variant in PROFILE_RUNS})
 RUN_RESULTS = [f"results/runs/{framework}/{variant}.json" for framework, variant in RUNS]
+# The runs of each workload (tale_of_two.fit.workloads: an mlp_* variant fits the MLP, any other the line).
+LINE_RUN_RESULTS = [f"results/runs/{f}/{v}.json" for f, v in RUNS if workload_of(v) == "line"]
+MLP_RUN_RESULTS = [f"results/runs/{f}/{v}.json" for f, v in RUNS if workload_of(v) == "mlp"]
 ANALYSIS_CONTAINER = config["containers"].get("analysis")
 PLOTS = expand("results/plots/{plot}.png", plot=["fits", "losses", "timings"])
 REPOSITORY = Path(workflow.basedir)
@@ -56,6 +61,21 @@ def settings_json(wildcards):
     return json.dumps(run_settings(wildcards), sort_keys=True)
 
 
+def dataset_file(workload, suffix):
+    """results/data/dataset.{npz,json} for the line, results/data/mlp.{npz,json} for the MLP."""
+    return f"results/data/{WORKLOADS[workload]}.{suffix}"
+
+
+def run_dataset(suffix):
+    """An input function: the data file (`npz` or `json`) of the workload the run's variant fits."""
+    return lambda wildcards: dataset_file(workload_of(wildcards.variant), suffix)
+
+
+# The MLP's data, wherever a rule reads every run (nothing when no mlp_* run is configured).
+MLP_DATA = {"mlp_arrays": dataset_file("mlp", "npz"), "mlp_metadata": dataset_file("mlp", "json")}
+MLP_DATA = MLP_DATA if MLP_RUN_RESULTS else {}
+
+
 def framework_env(wildcards):
     return f"../../envs/{wildcards.framework}.yaml"
 
@@ -66,6 +86,7 @@ def training_code(wildcards):
     return [
         lib / "harness.py",
         lib / "data.py",
+        lib / "workloads.py",
         lib / "era.py",
         lib / "cli.py",
         *framework_files(wildcards.framework),
@@ -173,6 +194,39 @@ def bench_environment():
         if variables
         else ""
     )
+
+
+# The model-size axis (workflow/rules/bench.smk): the MLP at each hidden width, its processes round by round.
+WIDTH_JOBS = RESOLVED.width_jobs
+
+
+def width_output(width, round_, framework):
+    return f"results/bench/width/w{width}/round{round_}/{framework}.json"
+
+
+WIDTH_ROUNDS = config.get("bench", {}).get("width_rounds", 1)
+WIDTH_OUTPUTS = [
+    width_output(width, round_, framework)
+    for round_ in range(WIDTH_ROUNDS)
+    for width, framework in WIDTH_JOBS
+]
+
+
+def width_job(wildcards):
+    return WIDTH_JOBS[(int(wildcards.width), wildcards.framework)]
+
+
+def previous_width_round(wildcards):
+    """Every width job of the round before: rounds run one after another."""
+    round_ = int(wildcards.round)
+    return [width_output(*job[:1], round_ - 1, job[1]) for job in WIDTH_JOBS] if round_ else []
+
+
+def width_environment():
+    """bench.environment, and numpy's OpenBLAS held to one thread: the compute bound is one thread's, as each
+    framework's step (threads: 1)."""
+    prefix = bench_environment() or "env"
+    return f"{prefix} OPENBLAS_NUM_THREADS=1"
 
 
 def profile_settings(wildcards):

@@ -4,7 +4,7 @@
 
 rule time_to_solution:
     input:
-        runs=RUN_RESULTS,
+        runs=RUN_RESULTS,  # the mlp_* runs' too, judged against the best loss reached (convergence.py)
         arrays="results/data/dataset.npz",
         metadata="results/data/dataset.json",
     output:

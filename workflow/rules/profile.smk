@@ -5,8 +5,8 @@
 
 rule profile_run:
     input:
-        arrays="results/data/dataset.npz",
-        metadata="results/data/dataset.json",
+        arrays=run_dataset("npz"),
+        metadata=run_dataset("json"),
         script=WORKFLOW_DIR / "scripts" / "profile_run.py",
         code=lambda wildcards: [
             *training_code(wildcards),

@@ -1,5 +1,6 @@
 rule summarize:
     input:
+        unpack(lambda wildcards: MLP_DATA),
         runs=RUN_RESULTS,
         arrays="results/data/dataset.npz",
         metadata="results/data/dataset.json",
@@ -30,7 +31,7 @@ rule summarize:
 rule plot:
     input:
         summary="results/summary.csv",
-        runs=RUN_RESULTS,
+        runs=RUN_RESULTS,  # fits and losses: the line's runs (the MLP's are in the summary and time_to_solution)
         arrays="results/data/dataset.npz",
         metadata="results/data/dataset.json",
     output:

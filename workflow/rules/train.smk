@@ -1,7 +1,7 @@
 rule train:
     input:
-        arrays="results/data/dataset.npz",
-        metadata="results/data/dataset.json",
+        arrays=run_dataset("npz"),
+        metadata=run_dataset("json"),
         script=TRAIN_SCRIPT,
         # The code that fits: editing it reruns the affected jobs.
         code=training_code,

@@ -26,6 +26,7 @@ import yaml
 
 from tale_of_two.fit.data import DatasetSpec
 from tale_of_two.fit.harness import Settings
+from tale_of_two.fit.workloads import MLPDatasetSpec, workload_of
 
 FRAMEWORKS_DIR = Path(__file__).resolve().parent / "fit" / "frameworks"
 ROOT = Path(__file__).resolve().parents[3]  # the repository
@@ -73,9 +74,11 @@ class Resolved:
     """What a checked config resolves to: complete settings for everything the workflow runs."""
 
     dataset: dict  # every DatasetSpec field
+    mlp_dataset: dict  # every MLPDatasetSpec field: the data of the MLP's runs (variants mlp_*)
     training: dict  # every Settings field: the settings of a run that overrides nothing
     runs: dict[tuple[str, str], dict]  # (framework, variant) -> settings
     bench_jobs: dict[tuple[int, str, str], dict]  # (n, mode, framework) -> {variant: settings}
+    width_jobs: dict[tuple[int, str], dict]  # (hidden width, framework) -> {variant: settings}: the MLP's size axis
     era_runs: dict[tuple[str, str], dict]  # (framework, variant) -> settings in every era
     eras: dict[str, Era]  # name -> era, in config order
     profile_runs: dict[tuple[int, str, str], dict]  # (n, framework, variant) -> settings, for `snakemake profile`
@@ -96,12 +99,17 @@ def check_config(
     check_schema(config, schema_path)
     runs = resolve_runs(config, frameworks_dir)
     bench_jobs = resolve_bench_jobs(config, frameworks_dir)
-    check_environment_files(sorted({framework for framework, _ in runs} | {key[-1] for key in bench_jobs}))
+    width_jobs = resolve_width_jobs(config, frameworks_dir)
+    check_environment_files(
+        sorted({framework for framework, _ in runs} | {key[-1] for key in bench_jobs} | {f for _, f in width_jobs})
+    )
     resolved = Resolved(
         dataset=resolve_dataset(config),
+        mlp_dataset=resolve_mlp_dataset(config),
         training=resolve_training(config),
         runs=runs,
         bench_jobs=bench_jobs,
+        width_jobs=width_jobs,
         era_runs=resolve_era_runs(config, runs),
         eras=resolve_eras(config, root),
         profile_runs=resolve_profile_runs(config, frameworks_dir),
@@ -189,20 +197,33 @@ def resolve_dataset(config: dict, key: str = "dataset") -> dict:
     return dataset
 
 
+def resolve_mlp_dataset(config: dict) -> dict:
+    """The MLP's data recipe: `MLPDatasetSpec`'s defaults under the config's `mlp_dataset` (the schema bounds it)."""
+    return {**dataclasses.asdict(MLPDatasetSpec()), **(config.get("mlp_dataset") or {})}
+
+
+def workload_n(config: dict, variant: str) -> int:
+    """The number of points the variant's workload trains on: `dataset.n`, or `mlp_dataset.n` for an mlp_* run."""
+    return resolve_mlp_dataset(config)["n"] if workload_of(variant) == "mlp" else resolve_dataset(config)["n"]
+
+
 def resolve_training(config: dict) -> dict:
     """The settings of a run that overrides nothing: `Settings`' defaults under the config's `training`."""
-    return {**dataclasses.asdict(Settings()), **(config.get("training") or {})}
+    defaults = {**dataclasses.asdict(Settings()), "hidden": list(Settings.hidden)}  # a list, as YAML and JSON write it
+    return {**defaults, **(config.get("training") or {})}
 
 
-def check_settings(settings: dict, n: int, key: str, framework: str, frameworks_dir: Path = FRAMEWORKS_DIR) -> None:
-    """The checks that tie a run's settings to each other, to the data and to its framework."""
+def check_settings(
+    settings: dict, n: int, key: str, framework: str, frameworks_dir: Path = FRAMEWORKS_DIR, data: str = "dataset"
+) -> None:
+    """The checks that tie a run's settings to each other, to the data (`data`, of n points) and to its framework."""
     if not FLOAT32_TINY <= settings["lr"] <= FLOAT32_MAX:
         raise ConfigError(
             f"{key}: lr {settings['lr']} is 0 or infinite in float32, the precision every framework steps in"
         )
     batch_size = settings["batch_size"]
     if batch_size is not None and batch_size > n:
-        raise ConfigError(f"{key}: batch_size {batch_size} is larger than dataset.n = {n}")
+        raise ConfigError(f"{key}: batch_size {batch_size} is larger than {data}.n = {n}")
     if settings["init_low"] >= settings["init_high"]:
         raise ConfigError(f"{key}: init_low ({settings['init_low']}) must be below init_high ({settings['init_high']})")
     if not max(abs(settings["init_low"]), abs(settings["init_high"])) <= FLOAT32_MAX:
@@ -308,19 +329,20 @@ def has_nondeterministic_mode(framework: str, frameworks_dir: Path = FRAMEWORKS_
 def resolve_runs(config: dict, frameworks_dir: Path = FRAMEWORKS_DIR) -> dict[tuple[str, str], dict]:
     """{(framework, variant): effective training settings}, in config order: `Settings`' defaults, then the
     config's `training`, then the run's overrides."""
-    n = resolve_dataset(config)["n"]
     training = resolve_training(config)
     runs = {}
     for framework, variants in config["runs"].items():
         known = declared_variants(framework, frameworks_dir)
         for variant, overrides in variants.items():
+            n = workload_n(config, variant)
             key = f"runs.{framework}.{variant}"
             if variant not in known:
                 raise ConfigError(
                     f"{key}: unknown variant {variant!r} for framework {framework!r}; known: {', '.join(known)}"
                 )
             settings = {**training, **(overrides or {})}
-            check_settings(settings, n, key, framework, frameworks_dir)
+            data = "mlp_dataset" if workload_of(variant) == "mlp" else "dataset"
+            check_settings(settings, n, key, framework, frameworks_dir, data)
             runs[(framework, variant)] = settings
     return runs
 
@@ -498,6 +520,40 @@ def resolve_batch_jobs(config: dict, frameworks_dir: Path = FRAMEWORKS_DIR) -> d
         for (_, framework, variant), settings in resolve_bench_runs(sized, frameworks_dir).items():
             job = jobs.setdefault((n, batch_mode(batch_size), framework), {})
             job[variant] = {**settings, "batch_size": batch_size}
+    return jobs
+
+
+def resolve_width_jobs(config: dict, frameworks_dir: Path = FRAMEWORKS_DIR) -> dict[tuple[int, str], dict]:
+    """The model-size axis: every `bench.width_runs` run (MLP variants) with `bench.width_layers` hidden layers of
+    each of `bench.widths`, at n = `bench.width_n` of the MLP's data, full batch unless set; one process per width
+    and framework, its variants' repeats interleaved (the remedies beside the runs they remedy)."""
+    bench = config.get("bench") or {}
+    widths = bench.get("widths") or []
+    if not widths:
+        return {}
+    for key in ("width_n", "width_runs"):
+        if key not in bench:
+            raise ConfigError(f"bench.widths: needs bench.{key}")
+    layers = bench.get("width_layers", 2)
+    training = {**(config.get("training") or {}), **(bench.get("width_training") or {})}
+    jobs: dict[tuple[int, str], dict] = {}
+    for width in widths:
+        sized = {
+            **config,
+            "mlp_dataset": {**(config.get("mlp_dataset") or {}), "n": bench["width_n"]},
+            "training": training,
+            "runs": bench["width_runs"],
+        }
+        try:
+            resolved = resolve_runs(sized, frameworks_dir)
+        except ConfigError as error:
+            raise ConfigError(f"bench.width_runs (width {width}): {error}") from None
+        for (framework, variant), settings in resolved.items():
+            if workload_of(variant) != "mlp":
+                raise ConfigError(
+                    f"bench.width_runs.{framework}.{variant}: not an MLP variant (mlp_*): the width axis sizes the MLP"
+                )
+            jobs.setdefault((width, framework), {})[variant] = {**settings, "hidden": [width] * layers}
     return jobs
 
 

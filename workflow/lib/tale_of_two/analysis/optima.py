@@ -9,6 +9,7 @@ from scipy import sparse
 from scipy.optimize import linprog
 
 from tale_of_two.fit.data import DatasetSpec, arrays_sha256, ols
+from tale_of_two.fit.workloads import MLPDatasetSpec
 
 
 def lad(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -51,4 +52,22 @@ def dataset_metadata(spec: DatasetSpec, arrays: dict[str, np.ndarray], with_lad:
         "true": {"w": spec.w_true, "b": spec.b_true},
         "ols": {"w": w_ols, "b": b_ols, "mse": float(np.mean(residual_ols**2))},
         "lad": lad_line,
+    }
+
+
+def mlp_metadata(spec: MLPDatasetSpec, arrays: dict[str, np.ndarray]) -> dict:
+    """What the MLP's dataset is. An MLP has no closed-form optimum: runs are judged against the best loss any
+    converged run reaches (tale_of_two.analysis.convergence); the MSE of the best affine fit (least squares on
+    the d inputs, in float64) is recorded as what a line gets on these data."""
+    x, y = arrays["x"].astype(np.float64), arrays["y"].astype(np.float64)
+    design = np.column_stack([x, np.ones(len(x))])
+    coefficients, *_ = np.linalg.lstsq(design, y, rcond=None)
+    return {
+        "spec": dataclasses.asdict(spec),
+        "workload": "mlp",
+        "n": int(len(x)),
+        "d": int(x.shape[1]),
+        "dtype": str(arrays["x"].dtype),
+        "sha256": arrays_sha256(arrays),
+        "affine_mse": float(np.mean((y - design @ coefficients) ** 2)),
     }

@@ -17,16 +17,19 @@ from tale_of_two.analysis import confidence
 from tale_of_two.analysis.api import CONCEPTS, Source, remedies_of
 from tale_of_two.analysis.bench import merge_rounds
 from tale_of_two.config import FRAMEWORKS_DIR, available_frameworks
+from tale_of_two.fit.workloads import workload_of
 
 PROFILE = "results/profile/{framework}/{variant}.md"
 
 
-def declared(frameworks_dir: Path = FRAMEWORKS_DIR) -> list[tuple[str, str, str, str]]:
-    """(framework, remedy, the variant it remedies, cause) for every remedy any framework module declares."""
+def declared(frameworks_dir: Path = FRAMEWORKS_DIR, workload: str = "line") -> list[tuple[str, str, str, str]]:
+    """(framework, remedy, the variant it remedies, cause) for every remedy of the workload any framework module
+    declares."""
     return [
         (framework, remedy, slow, cause)
         for framework in available_frameworks(frameworks_dir)
         for remedy, (slow, cause) in remedies_of(framework, frameworks_dir).items()
+        if workload_of(remedy) == workload  # the MLP's remedies are the width axis' (analysis/width.py)
     ]
 
 

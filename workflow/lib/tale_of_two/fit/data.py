@@ -183,8 +183,12 @@ def load(path: str | os.PathLike, expected_sha256: str | None = None) -> dict[st
     except Exception as error:  # zipfile, format and value errors all mean "corrupt"
         raise DatasetError(f"{path}: not a readable dataset ({type(error).__name__}: {error})") from None
     x, y = arrays["x"], arrays["y"]
-    if x.ndim != 1 or x.shape != y.shape or len(x) == 0:
-        raise DatasetError(f"{path}: x and y must be equal, non-empty 1-d arrays; got {x.shape} and {y.shape}")
+    # x: (n,) for the line, (n, d) for the MLP (tale_of_two.fit.workloads); y: (n,)
+    if x.ndim not in (1, 2) or y.ndim != 1 or len(x) != len(y) or x.size == 0:
+        raise DatasetError(
+            f"{path}: x and y must be equal, non-empty 1-d arrays (x of shape (n, d) for the MLP); "
+            f"got {x.shape} and {y.shape}"
+        )
     if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
         raise DatasetError(f"{path}: contains NaN or infinite values")
     if expected_sha256 is not None and arrays_sha256(arrays) != expected_sha256:

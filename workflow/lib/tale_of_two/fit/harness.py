@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
+import hashlib
 import importlib
 import inspect
 import math
@@ -25,7 +26,7 @@ from typing import Any, ContextManager
 
 import numpy as np
 
-from tale_of_two.fit import data
+from tale_of_two.fit import data, workloads
 from tale_of_two.fit.era import versions
 from tale_of_two.fit.memory import peak_rss_bytes, rss_bytes
 
@@ -83,6 +84,19 @@ class Settings:
     warmup_epochs: int = 5
     repeats: int = 3
     memory_limit_mb: int | None = None  # stop with MemoryLimitExceeded when the peak resident memory exceeds it
+    # The MLP workload's model spec (variants `mlp_*`, tale_of_two.fit.workloads); the line's variants ignore it.
+    hidden: tuple[int, ...] = (16, 16)  # widths of the hidden layers
+    activation: str = "tanh"  # between layers (workloads.ACTIVATIONS); the output layer is linear
+
+    def __post_init__(self):
+        object.__setattr__(self, "hidden", tuple(self.hidden))  # a JSON list read back
+
+    def initial_weights(self, d: int) -> list[tuple[np.ndarray, np.ndarray]] | None:
+        """The MLP's [(W, b), ...] for d inputs, drawn with numpy so that every framework starts from the same
+        weights (`workloads.initial_weights`); None for `init: framework`."""
+        if self.init != "uniform":
+            return None
+        return workloads.initial_weights(d, self.hidden, self.seed, self.init_low, self.init_high)
 
     def initial_parameters(self) -> tuple[float, float] | None:
         """Drawn with numpy so that every framework starts from the same w and b."""
@@ -99,7 +113,8 @@ class Settings:
 
 @dataclass
 class MiniBatches:
-    """x and y as (n, 1) columns of the framework's arrays, in the configured mini-batches (one when full batch).
+    """x and y as (n, 1) columns (x as (n, d) for the MLP) of the framework's arrays, in the configured
+    mini-batches (one when full batch).
 
     Iterate for ``(x, y)`` pairs; ``mean(batch_losses)`` is the epoch's loss, each batch weighted by its size.
     """
@@ -110,7 +125,8 @@ class MiniBatches:
     @classmethod
     def of(cls, x: np.ndarray, y: np.ndarray, settings: Settings, to_array: Callable = lambda a: a) -> MiniBatches:
         parts = settings.batches(len(x))
-        column_x, column_y = to_array(x.reshape(-1, 1)), to_array(y.reshape(-1, 1))
+        # x: (n,) for the line, (n, d) for the MLP; each as n rows
+        column_x, column_y = to_array(x.reshape(len(x), -1)), to_array(y.reshape(-1, 1))
         return cls([(column_x[part], column_y[part]) for part in parts], [(p.stop - p.start) / len(x) for p in parts])
 
     def __iter__(self):
@@ -251,10 +267,10 @@ def measure(
                     return unsupported_result(identity, import_s, settings, error, memory)
                 raise
             check_memory_limit(settings, f"{framework}/{variant}", f"repeat {len(repeats) + 1}")
-            w, b = model.parameters()
+            fitted = fitted_record(model.parameters())
             del model  # before the next repeat builds its own: one model at a time in memory
             repeats.append(
-                {"setup_s": setup_s, "train_s": train_s, "clock": clock, "w": w, "b": b, "compile": compile_stats}
+                {"setup_s": setup_s, "train_s": train_s, "clock": clock, "fitted": fitted, "compile": compile_stats}
             )
         memory["peak_rss_after_training_bytes"] = peak_rss_bytes()
         memory["device_peak_bytes"] = runtime.device_peak_bytes() if runtime.device_peak_bytes else None
@@ -269,12 +285,11 @@ def measure(
         run_identity(module, variant_class, runtime, fell_back),
         status="diverged" if clock.diverged else "ok",
         compile=compile_record([r["compile"] for r in repeats]),
-        w=first["w"],
-        b=first["b"],
+        w=first["fitted"]["w"],
+        b=first["fitted"]["b"],
+        weights=first["fitted"].get("weights"),
         losses=clock.losses,
-        repeats_identical=all(
-            r["clock"].losses == clock.losses and (r["w"], r["b"]) == (first["w"], first["b"]) for r in repeats
-        ),
+        repeats_identical=all(r["clock"].losses == clock.losses and r["fitted"] == first["fitted"] for r in repeats),
         timings=timing_record(
             import_s=import_s,
             setup_s=first["setup_s"],
@@ -402,6 +417,7 @@ def merge_repeats(parts: list[dict], warmup_epochs: int) -> dict:
         compile=None if compiled[0] is None else compile_record([r for c in compiled for r in c["repeats"]]),
         w=first["fitted"]["w"],
         b=first["fitted"]["b"],
+        weights=first["fitted"].get("weights"),
         losses=first["loss_history"],
         repeats_identical=all(
             part["repeats_identical"]
@@ -475,6 +491,7 @@ def result(
     memory: dict,
     compile: dict | None = None,
     repeats_identical: bool = True,
+    weights: dict | None = None,
 ) -> dict:
     """The measured part of a result document, every key in the schema's order (the caller adds provenance).
 
@@ -487,13 +504,25 @@ def result(
         "diverged_at_epoch": len(losses) if status == "diverged" else None,
         "error": error,
         "compile": compile,
-        "fitted": {"w": finite_or_none(w), "b": finite_or_none(b)},
+        "fitted": {"w": finite_or_none(w), "b": finite_or_none(b), **({"weights": weights} if weights else {})},
         "loss_history": [finite_or_none(v) for v in losses],
         "final_loss": finite_or_none(losses[-1]) if losses else None,
         "repeats_identical": repeats_identical,
         "timings": timings,
         "memory": memory,
     }
+
+
+def fitted_record(parameters) -> dict:
+    """What a variant's `parameters()` fitted: the line's (w, b) as floats; an MLP's [W1, b1, W2, ...] (arrays) as
+    their count, norm and the sha256 of their float32 bytes (w and b null), which repeats must match."""
+    if len(parameters) == 2 and all(np.ndim(value) == 0 for value in parameters):
+        return {"w": float(parameters[0]), "b": float(parameters[1])}
+    arrays = [np.ascontiguousarray(value, dtype=np.float32) for value in parameters]
+    flat = np.concatenate([array.ravel() for array in arrays]) if arrays else np.zeros(0, np.float32)
+    digest = hashlib.sha256(b"".join(array.tobytes() for array in arrays)).hexdigest()
+    norm = float(np.linalg.norm(flat.astype(np.float64)))
+    return {"w": None, "b": None, "weights": {"count": int(flat.size), "norm": finite_or_none(norm), "sha256": digest}}
 
 
 def timing_record(
@@ -573,9 +602,11 @@ def yardsticks(x: np.ndarray, y: np.ndarray, settings: Settings) -> dict:
     for _ in range(passes):
         overhead(0.0)
     memory = EpochClock()
+    # The MLP's x is (n, d): y @ x reads it once too, summed to the one number the clock reads back.
+    one_pass = np.dot if x.ndim == 1 else lambda x, y: np.dot(y, x).sum()
     memory.start()
     for _ in range(passes):
-        memory(np.dot(x, y))
+        memory(one_pass(x, y))
     return {
         "harness_overhead_s": spread(overhead.epoch_times)["median"],
         "memory_pass_s": spread(memory.epoch_times[settings.warmup_epochs :]),

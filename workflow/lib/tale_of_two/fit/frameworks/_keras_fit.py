@@ -61,22 +61,14 @@ def build_model(settings: Settings) -> LinearModel:
     return model
 
 
-class Fit:
-    LOSS = "mae"
+class FitLoop:
+    """The article's `fit` call, written once for the line's `fit` and the MLP's `mlp_fit`: `self.model` compiled,
+    `self.x`, `self.y` and `self.batch_size` set by the variant."""
+
     # api: gradients: inside `fit`
     # api: update: inside `fit`
     # api: zero_grad: not needed
     # api: article: `shuffle=False`: the article's `fit` kept Keras's default, a new order of the samples every epoch
-
-    def __init__(self, x, y, settings: Settings, runtime: Runtime):
-        self.x, self.y = x.reshape(-1, 1), y.reshape(-1, 1)
-        self.batch_size = settings.batch_size or len(x)
-        self.model = build_model(settings)
-        optimizer = keras.optimizers.SGD(learning_rate=settings.lr)  # api: optimizer
-        self.model.compile(optimizer=optimizer, loss="mean_absolute_error")  # api: loss
-
-    def parameters(self) -> tuple[float, float]:
-        return float(self.model.dense.kernel.numpy()[0, 0]), float(self.model.dense.bias.numpy()[0])  # api: read
 
     def train(self, epochs: int, callback) -> None:
         # shuffle=False: the harness's contiguous, unshuffled mini-batches, in the same order as every other run, so
@@ -94,6 +86,20 @@ class Fit:
             verbose=0,
             callbacks=[EpochEnd(callback)],
         )
+
+
+class Fit(FitLoop):
+    LOSS = "mae"
+
+    def __init__(self, x, y, settings: Settings, runtime: Runtime):
+        self.x, self.y = x.reshape(-1, 1), y.reshape(-1, 1)
+        self.batch_size = settings.batch_size or len(x)
+        self.model = build_model(settings)
+        optimizer = keras.optimizers.SGD(learning_rate=settings.lr)  # api: optimizer
+        self.model.compile(optimizer=optimizer, loss="mean_absolute_error")  # api: loss
+
+    def parameters(self) -> tuple[float, float]:
+        return float(self.model.dense.kernel.numpy()[0, 0]), float(self.model.dense.bias.numpy()[0])  # api: read
 
 
 class EpochEnd(keras.callbacks.Callback):
@@ -116,7 +122,9 @@ class EpochEnd(keras.callbacks.Callback):
 # a repeated tf.data dataset; on torch and JAX, whose Keras takes no tf.data without TensorFlow, a generator.
 
 
-class FitDataset(Fit):
+class EndlessData:
+    """The remedy, for any Keras fit variant (before its fit variant in the bases)."""
+
     def train(self, epochs: int, callback) -> None:
         steps = -(-len(self.x) // self.batch_size)  # the batches of one epoch, the last one possibly short
         self.model.fit(  # api: training: one endless dataset, `steps_per_epoch`
@@ -126,6 +134,10 @@ class FitDataset(Fit):
             verbose=0,
             callbacks=[EpochEnd(callback)],
         )
+
+
+class FitDataset(EndlessData, Fit):
+    pass
 
 
 def endless(x: np.ndarray, y: np.ndarray, batch_size: int):
@@ -144,3 +156,40 @@ def repeat_forever(x: np.ndarray, y: np.ndarray, batch_size: int):
     while True:
         for start in range(0, len(x), batch_size):
             yield x[start : start + batch_size], y[start : start + batch_size]
+
+
+# --- the MLP (workload `mlp`, tale_of_two.fit.workloads): Dense layers, compile + fit with an MSE --------------
+
+
+def build_mlp(d: int, settings: Settings):
+    """keras.Sequential of Dense layers (the output one linear), from the harness's shared draw of every weight
+    (otherwise Dense's default: Glorot-uniform kernels, zero biases)."""
+    hidden = [keras.layers.Dense(width, activation=settings.activation) for width in settings.hidden]  # api: parameters
+    model = keras.Sequential([keras.Input((d,)), *hidden, keras.layers.Dense(1)])  # api: model
+    init = settings.initial_weights(d)
+    if init is not None:
+        model.set_weights([array for layer in init for array in layer])  # Dense keeps W as (in, out), as drawn
+    return model
+
+
+def mlp_weights(model) -> list:
+    return [np.asarray(array) for array in model.get_weights()]
+
+
+class MlpFit(FitLoop):
+    LOSS = "mse"
+    # api: forward: inside `fit`
+
+    def __init__(self, x, y, settings: Settings, runtime: Runtime):
+        self.x, self.y = x, y.reshape(-1, 1)
+        self.batch_size = settings.batch_size or len(x)
+        self.model = build_mlp(x.shape[1], settings)
+        optimizer = keras.optimizers.SGD(learning_rate=settings.lr)  # api: optimizer
+        self.model.compile(optimizer=optimizer, loss="mean_squared_error")  # api: loss
+
+    def parameters(self) -> list:
+        return mlp_weights(self.model)  # api: read
+
+
+class MlpFitDataset(EndlessData, MlpFit):
+    pass

@@ -7,7 +7,17 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")  # keep job logs to warnings and errors
 import tensorflow as tf  # noqa: E402
 
-from tale_of_two.fit.frameworks._keras_fit import Fit, FitDataset, build_model, set_random_seed  # noqa: E402
+from tale_of_two.fit import workloads  # noqa: E402
+from tale_of_two.fit.frameworks._keras_fit import (  # noqa: E402
+    Fit,
+    FitDataset,
+    MlpFit,
+    MlpFitDataset,
+    build_mlp,
+    build_model,
+    mlp_weights,
+    set_random_seed,
+)
 from tale_of_two.fit.frameworks._loop import ArticleLoop  # noqa: E402
 from tale_of_two.fit.harness import DeviceUnavailable, MiniBatches, Runtime, Settings  # noqa: E402
 
@@ -194,6 +204,90 @@ class LayersXla(LayersGraph):
     JIT_COMPILE = True  # api: training: `tf.function(jit_compile=True)`
 
 
+# --- the MLP (workload `mlp`, tale_of_two.fit.workloads): the harness's model spec and shared start -----------
+
+ACTIVATIONS = {"tanh": tf.tanh, "relu": tf.nn.relu}
+
+
+class MLP(tf.Module):  # api: model
+    def __init__(self, layers: list, activation: str):
+        super().__init__()
+        self.params = [tf.Variable(array) for layer in layers for array in layer]  # api: parameters
+        self.activation = ACTIVATIONS[activation]
+
+    def __call__(self, x: tf.Tensor) -> tf.Tensor:
+        weights, biases = self.params[0::2], self.params[1::2]
+        for weight, bias in zip(weights[:-1], biases[:-1]):
+            x = self.activation(x @ weight + bias)  # api: forward
+        return x @ weights[-1] + biases[-1]  # the output layer is linear
+
+
+def mlp_start(d: int, settings: Settings) -> list:
+    """The harness's shared draw; with `init: framework`, Glorot-uniform kernels and zero biases (Dense's)."""
+    init = settings.initial_weights(d)
+    if init is None:
+        sizes = workloads.layer_sizes(d, settings.hidden)
+        glorot = keras.initializers.GlorotUniform()
+        init = [(glorot((i, o)).numpy(), tf.zeros([o]).numpy()) for i, o in zip(sizes[:-1], sizes[1:])]
+    return init
+
+
+class MlpScratch(ArticleLoop):
+    LOSS = "mse"
+    # api: zero_grad: not needed: each tape records afresh
+    # api: optimizer: none: naive gradient descent
+
+    def __init__(self, x, y, settings: Settings, runtime: Runtime):
+        self.batches = MiniBatches.of(x, y, settings, tf.constant)
+        self.model = MLP(mlp_start(x.shape[1], settings), settings.activation)
+        self.lr = settings.lr
+
+    def parameters(self) -> list:
+        return [param.numpy() for param in self.model.params]  # api: read
+
+    def train_step(self, x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
+        with tf.GradientTape() as tape:  # api: gradients
+            loss = squared_error(self.model(x), y)
+        grads = tape.gradient(loss, self.model.params)  # api: gradients
+        for param, grad in zip(self.model.params, grads):
+            param.assign_sub(self.lr * grad)  # api: update
+        return loss
+
+
+class MlpLayers(ArticleLoop):
+    LOSS = "mse"
+    # api: forward: `model(x)`
+    # api: zero_grad: not needed: each tape records afresh
+
+    def __init__(self, x, y, settings: Settings, runtime: Runtime):
+        self.batches = MiniBatches.of(x, y, settings, tf.constant)
+        self.model = build_mlp(x.shape[1], settings)
+        self.optimizer = keras.optimizers.SGD(learning_rate=settings.lr)  # api: optimizer
+
+    def parameters(self) -> list:
+        return mlp_weights(self.model)  # api: read
+
+    def train_step(self, x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
+        with tf.GradientTape() as tape:  # api: gradients
+            loss = tf.reduce_mean(tf.losses.mse(y, self.model(x)))  # api: loss
+        grads = tape.gradient(loss, self.model.trainable_variables)  # api: gradients
+        self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))  # api: update
+        return loss
+
+
+class MlpScratchGraph(TracedStep, MlpScratch):
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.trace_train_step()
+
+
+class MlpLayersGraph(TracedStep, MlpLayers):
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.optimizer.build(self.model.trainable_variables)  # its variables must exist before tracing
+        self.trace_train_step()
+
+
 VARIANTS = {
     "scratch": Scratch,
     "layers": Layers,
@@ -203,9 +297,18 @@ VARIANTS = {
     "layers_graph": LayersGraph,
     "scratch_xla": ScratchXla,
     "layers_xla": LayersXla,
+    "mlp_scratch": MlpScratch,
+    "mlp_layers": MlpLayers,
+    "mlp_fit": MlpFit,
+    "mlp_fit_dataset": MlpFitDataset,
+    "mlp_scratch_graph": MlpScratchGraph,
+    "mlp_layers_graph": MlpLayersGraph,
 }
 # Remedies, measured in results/remedies.md: {variant: (the variant it remedies, the cause its profile shows)}.
 REMEDIES = {
+    "mlp_fit_dataset": ("mlp_fit", "as fit_dataset's: a new tf.data iterator at the start of every epoch"),
+    "mlp_scratch_graph": ("mlp_scratch", "as scratch_graph's: the step runs eagerly, op by op from Python"),
+    "mlp_layers_graph": ("mlp_layers", "as layers_graph's: the step runs eagerly, op by op from Python"),
     "fit_dataset": (
         "fit",
         "Keras 3 makes a new tf.data iterator at the start of every epoch and another after its last step: "

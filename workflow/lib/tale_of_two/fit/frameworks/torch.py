@@ -7,6 +7,7 @@ import os
 import torch
 from torch import nn, optim
 
+from tale_of_two.fit import workloads
 from tale_of_two.fit.frameworks._loop import ArticleLoop
 from tale_of_two.fit.harness import DeviceUnavailable, MiniBatches, Runtime, Settings
 
@@ -276,6 +277,109 @@ class ScratchReduceOverhead(ScratchCompiled):
         }
 
 
+# --- the MLP (workload `mlp`, tale_of_two.fit.workloads) -------------------------------------------------------
+# The harness hands the model spec in the settings (hidden widths, activation) and one numpy draw of every
+# weight (settings.initial_weights(d)): every framework starts from the same network.
+
+ACTIVATIONS = {"tanh": (torch.tanh, nn.Tanh), "relu": (torch.relu, nn.ReLU)}
+
+
+class MLP(nn.Module):  # api: model
+    def __init__(self, layers: list, activation: str):
+        super().__init__()
+        # One Parameter per weight matrix and bias vector, registered in order by nn.ParameterList.
+        params = [nn.Parameter(torch.tensor(array)) for layer in layers for array in layer]
+        self.params = nn.ParameterList(params)  # api: parameters
+        self.activation = ACTIVATIONS[activation][0]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        params = list(self.params)  # a slice of the ParameterList itself would build new Parameters
+        weights, biases = params[0::2], params[1::2]
+        for weight, bias in zip(weights[:-1], biases[:-1]):
+            x = self.activation(x @ weight + bias)  # api: forward
+        return x @ weights[-1] + biases[-1]  # the output layer is linear
+
+
+def mlp_start(d: int, settings: Settings) -> list:
+    """The harness's shared draw; with `init: framework`, nn.Linear's own (Kaiming-uniform) draw, as (W, b) arrays."""
+    init = settings.initial_weights(d)
+    if init is None:
+        sizes = workloads.layer_sizes(d, settings.hidden)
+        linears = [nn.Linear(fan_in, fan_out) for fan_in, fan_out in zip(sizes[:-1], sizes[1:])]
+        init = [(lin.weight.detach().numpy().T.copy(), lin.bias.detach().numpy().copy()) for lin in linears]
+    return init
+
+
+class MlpScratch(ArticleLoop):
+    LOSS = "mse"
+    # api: optimizer: none: naive gradient descent
+
+    def __init__(self, x, y, settings: Settings, runtime: Runtime):
+        self.batches = batches(x, y, settings, runtime.device)
+        self.model = MLP(mlp_start(x.shape[1], settings), settings.activation).to(runtime.device)
+        self.lr = settings.lr
+
+    def parameters(self) -> list:
+        return [param.detach().cpu().numpy() for param in self.model.params]  # api: read
+
+    def train_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        loss = squared_error(self.model(x), y)
+        loss.backward()  # api: gradients
+        with torch.no_grad():
+            for param in self.model.params:
+                param -= self.lr * param.grad  # api[with]: update
+                param.grad.zero_()  # api: zero_grad: otherwise backward() accumulates into it
+        return loss.detach()
+
+
+def sequential(sizes: list, activation: str) -> nn.Sequential:  # api: model
+    layers = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        layers += [nn.Linear(fan_in, fan_out), ACTIVATIONS[activation][1]()]  # api: parameters
+    return nn.Sequential(*layers[:-1])  # the output layer is linear
+
+
+class MlpLayers(ArticleLoop):
+    LOSS = "mse"
+    # api: forward: `model(x)`
+
+    def __init__(self, x, y, settings: Settings, runtime: Runtime):
+        self.batches = batches(x, y, settings, runtime.device)
+        self.model = sequential(workloads.layer_sizes(x.shape[1], settings.hidden), settings.activation)
+        init = settings.initial_weights(x.shape[1])
+        if init is not None:  # otherwise nn.Linear's default (Kaiming-uniform) initialiser
+            with torch.no_grad():
+                for linear, (weight, bias) in zip(self.model[0::2], init):
+                    linear.weight.copy_(torch.from_numpy(weight.T))  # nn.Linear keeps W as (out, in)
+                    linear.bias.copy_(torch.from_numpy(bias))
+        self.model.to(runtime.device)
+        self.loss_fn = nn.MSELoss()  # api: loss
+        self.optimizer = optim.SGD(self.model.parameters(), lr=settings.lr)  # api: optimizer
+
+    def parameters(self) -> list:
+        pairs = [(lin.weight.detach().cpu().numpy().T, lin.bias.detach().cpu().numpy()) for lin in self.model[0::2]]
+        return [array for pair in pairs for array in pair]  # api: read
+
+    def train_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        self.optimizer.zero_grad()  # api: zero_grad
+        loss = self.loss_fn(self.model(x), y)
+        loss.backward()  # api: gradients
+        self.optimizer.step()  # api: update
+        return loss.detach()
+
+
+class MlpScratchCompiled(CompiledStep, MlpScratch):
+    def __init__(self, x, y, settings: Settings, runtime: Runtime):
+        super().__init__(x, y, settings, runtime)
+        self.compile_train_step(squared_error, self.lr, runtime)
+
+
+class MlpLayersFused(MlpLayers):
+    def __init__(self, x, y, settings: Settings, runtime: Runtime):
+        super().__init__(x, y, settings, runtime)
+        self.optimizer = optim.SGD(self.model.parameters(), lr=settings.lr, fused=True)  # api: optimizer
+
+
 VARIANTS = {
     "scratch": Scratch,
     "layers": Layers,
@@ -284,9 +388,15 @@ VARIANTS = {
     "scratch_compiled": ScratchCompiled,
     "layers_compiled": LayersCompiled,
     "scratch_reduce_overhead": ScratchReduceOverhead,
+    "mlp_scratch": MlpScratch,
+    "mlp_layers": MlpLayers,
+    "mlp_scratch_compiled": MlpScratchCompiled,
+    "mlp_layers_fused": MlpLayersFused,
 }
 # Remedies, measured in results/remedies.md: {variant: (the variant it remedies, the cause its profile shows)}.
 REMEDIES = {
+    "mlp_scratch_compiled": ("mlp_scratch", "the step runs eagerly: each op, and autograd's backward, from Python"),
+    "mlp_layers_fused": ("mlp_layers", "as layers_fused's: `Optimizer.step`'s for-loop of one update op per parameter"),
     "layers_foreach": ("layers", "`Optimizer.step`: its Python wrapper and a for-loop of one update op per parameter"),
     "layers_fused": ("layers", "`Optimizer.step`: its Python wrapper and a for-loop of one update op per parameter"),
 }
