@@ -299,3 +299,12 @@ def test_the_memory_section_says_which_runs_copy_the_data(results):
     assert rows["numpy/scratch"][2] == "0.00"
     assert "A run copies the data where it holds at least 50% of their bytes: tensorflow/scratch, torch/layers" in text
     assert "## Memory" in bench.scaling_markdown(table)
+
+
+def test_merged_rounds_keep_their_provenance():
+    """scaling_table, the remedies and the intervals read n, settings and the environment of a merged run."""
+    rounds = [timed("torch", "layers", 200, 0.002), timed("torch", "layers", 200, 0.003)]
+    (merged,) = bench.merge_rounds(rounds)
+    assert merged["dataset"]["n"] == 200 and merged["settings"] == rounds[0]["settings"]
+    assert merged["framework"] == "torch" and merged["timings"]["repeats"] == 4
+    assert bench.scaling_table(rounds)["repeats"].tolist() == [4]

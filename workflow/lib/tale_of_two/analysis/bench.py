@@ -42,7 +42,10 @@ def merge_rounds(results: list[dict]) -> list[dict]:
         batch_size = result["settings"].get("batch_size")
         key = (result["dataset"]["n"], result["framework"], result["variant"], deterministic, batch_size)
         groups.setdefault(key, []).append(result)
-    return [harness.merge_repeats(parts, parts[0]["settings"]["warmup_epochs"]) for parts in groups.values()]
+    # The measurements merged; the provenance (settings, dataset, environment) the first round's.
+    return [
+        {**parts[0], **harness.merge_repeats(parts, parts[0]["settings"]["warmup_epochs"])} for parts in groups.values()
+    ]
 
 
 Interval = Callable[[int, str, str], "tuple[float, float] | None"]
