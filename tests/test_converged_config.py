@@ -17,12 +17,14 @@ def test_converged_config_reaches_every_optimum(tmp_path):
     # converged.yaml leaves out keras_tensorflow/fit: it is tensorflow/fit, number for number.
     assert sorted(runs["framework"] + "/" + runs["variant"]) == sorted(set(RUNS) - {"keras_tensorflow/fit"})
     assert (runs["status"] == "ok").all()
-    # The MLP (mlp_* rows) has no closed-form optimum: from the same start every framework ends at the same loss,
-    # below the best affine fit's and near the noise's variance (0.01), the best any of them reached.
+    # The MLP (mlp_* rows) has no closed-form optimum: each run is judged against the best loss any of them reached,
+    # near the noise's variance (0.01). From the same start they part ways over 2000 epochs at lr 0.2 (4e-7 apart
+    # after the default run's 200 epochs; here, seen: 0.009175 to 0.009406, the worst 2.5 % above the best), so
+    # 5 % holds them to that basin, not to one trajectory.
     mlp = runs["variant"].str.startswith("mlp_")
     assert mlp.sum() >= 9
     best = runs.loc[mlp, "final_loss"].min()
-    assert (runs.loc[mlp, "final_loss"] <= best * (1 + 1e-5)).all(), runs.loc[mlp, ["variant", "final_loss"]]
+    assert (runs.loc[mlp, "final_loss"] <= best * 1.05).all(), runs.loc[mlp, ["variant", "final_loss"]]
     assert best < 0.012
     runs = runs[~mlp]
     for _, run in runs.iterrows():

@@ -568,7 +568,7 @@ def test_every_section_of_the_default_run_has_the_form_its_generator_gives_on_a_
                     doc_tables.GENERATORS[section.name](tiny_run)
                 ), path
                 found.add(section.name)
-    assert found == {"runs", "time_to_solution"}
+    assert found == {"runs", "time_to_solution", "memory"}
 
 
 def test_every_generator_writes_a_section_of_some_page_and_says_which_run_it_reads():
