@@ -6,10 +6,10 @@
 # Starts munged, slurmctld and slurmd itself, in the foreground of background jobs, and stops them by
 # PID on every exit, failed or not. /etc/slurm/slurm.conf and gres.conf become symlinks into a
 # temporary directory for the run (jobs need the config there) and are put back afterwards.
-# Exits non-zero on any failure, and on any skipped test. Env: SLURM_STAGE_TIMEOUT (s, default 600).
+# Exits non-zero on any failure, and on any skipped test. Env: SLURM_STAGE_TIMEOUT (s, default 1200).
 # shellcheck source=.ci/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-TIMEOUT=${SLURM_STAGE_TIMEOUT:-600}
+TIMEOUT=${SLURM_STAGE_TIMEOUT:-1200}
 PACKAGES=(slurmctld slurmd slurm-client munge)
 
 [ "$(id -u)" = 0 ] || die "needs root (it installs packages and runs the SLURM daemons)"
